@@ -1,0 +1,68 @@
+"""Jinja filters for this template (cookiecutter loads them via ``_extensions``).
+
+Answers are free text: a project name may hold quotes, backslashes or
+non-ASCII letters. Every place an answer lands in a file with a syntax of its
+own goes through the filter for that syntax, so the generated files stay
+valid whatever was typed.
+
+Sizes are parsed by the generated project's own ``sizes.py``, loaded from
+the template tree: the hooks, the ini files and the running application
+agree on what ``1.5GiB`` means because they run the same code.
+"""
+
+import importlib.util
+import json
+from pathlib import Path
+
+from cookiecutter.utils import simple_filter
+
+_SIZES_PATH = Path(__file__).parent / "{{cookiecutter.project_slug}}" / "{{cookiecutter.project_slug}}" / "sizes.py"
+_spec = importlib.util.spec_from_file_location("_template_sizes", _SIZES_PATH)
+sizes = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(sizes)
+
+# TOML basic strings must escape these (TOML 1.0, "String").
+_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+@simple_filter
+def py_str(value: str) -> str:
+    """A double-quoted Python string literal holding ``value``.
+
+    JSON's string escapes are a subset of Python's, so a JSON string that
+    keeps non-ASCII letters as they are is also a valid Python literal.
+    """
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+@simple_filter
+def toml_str(value: str) -> str:
+    """A TOML basic string holding ``value``."""
+    out = []
+    for char in str(value):
+        if char in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[char])
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+@simple_filter
+def ini_value(value: str) -> str:
+    """``value`` for a PasteDeploy ini file, where ``%`` starts an interpolation."""
+    return str(value).replace("%", "%%")
+
+
+@simple_filter
+def size_in_bytes(value: str) -> int:
+    """``4GB`` as ``4294967296`` (the hook has already refused bad sizes)."""
+    return sizes.parse_size(str(value))
+
+
+@simple_filter
+def answers_json(context: dict) -> str:
+    """The answers given at generation time, as JSON, for re-generating later."""
+    answers = {key: value for key, value in context.items() if not key.startswith("_")}
+    return json.dumps(answers, indent=4, ensure_ascii=False) + "\n"

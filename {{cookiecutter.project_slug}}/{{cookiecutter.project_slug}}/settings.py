@@ -1,0 +1,126 @@
+"""The ``uploads.*`` settings, read once at startup and checked there.
+
+A mistake in an ini file should stop the server with a message that names
+the setting, not surface as a 500 on the first upload. :func:`load` turns
+the raw strings Pyramid hands us into one typed, frozen object.
+"""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .sizes import parse_size
+from .storage import BACKENDS
+
+DEFAULT_MAX_FILES = 20
+
+
+class SettingsError(ValueError):
+    """A bad ``uploads.*`` value; the message starts with the setting's name."""
+
+
+@dataclass(frozen=True)
+class UploadSettings:
+    storage: str
+    storage_path: Path
+    temp_path: Path
+    max_size: int
+    chunk_size: int
+    max_files: int
+    allowed_extensions: frozenset[str]
+    allowed_types: tuple[str, ...]
+    fsync: bool
+    file_mode: int
+    dir_mode: int
+
+
+def load(settings: Mapping[str, str], here: Path) -> UploadSettings:
+    """Build :class:`UploadSettings` from Pyramid's settings.
+
+    Relative paths are resolved against ``here``, the directory of the ini
+    file, so ``var/uploads`` means the same thing whatever the working
+    directory of the server is.
+    """
+
+    def get(name: str, default: str) -> str:
+        return str(settings.get(f"uploads.{name}", default)).strip()
+
+    storage = get("storage", "local")
+    if storage not in BACKENDS:
+        raise SettingsError(f"uploads.storage: {storage!r} is not one of {', '.join(sorted(BACKENDS))}")
+    storage_path = _path(get("storage_path", "var/uploads"), here, "storage_path")
+    temp_path = _path(get("temp_path", "var/tmp"), here, "temp_path")
+    if storage_path == temp_path:
+        raise SettingsError("uploads.temp_path: must not be the same directory as uploads.storage_path")
+    max_size = _size(get("max_size", "4GB"), "max_size")
+    chunk_size = _size(get("chunk_size", "64KB"), "chunk_size")
+    if chunk_size > max_size:
+        raise SettingsError("uploads.chunk_size: must not be larger than uploads.max_size")
+    return UploadSettings(
+        storage=storage,
+        storage_path=storage_path,
+        temp_path=temp_path,
+        max_size=max_size,
+        chunk_size=chunk_size,
+        max_files=_positive_int(get("max_files", str(DEFAULT_MAX_FILES)), "max_files"),
+        allowed_extensions=_extensions(get("allowed_extensions", "")),
+        allowed_types=_types(get("allowed_types", "")),
+        fsync=_bool(get("fsync", "true"), "fsync"),
+        file_mode=_mode(get("file_mode", "0o640"), "file_mode"),
+        dir_mode=_mode(get("dir_mode", "0o750"), "dir_mode"),
+    )
+
+
+def _path(value: str, here: Path, name: str) -> Path:
+    if not value:
+        raise SettingsError(f"uploads.{name}: must not be empty")
+    return (here / Path(value).expanduser()).resolve()
+
+
+def _size(value: str, name: str) -> int:
+    try:
+        return parse_size(value)
+    except ValueError as error:
+        raise SettingsError(f"uploads.{name}: {error}") from None
+
+
+def _positive_int(value: str, name: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise SettingsError(f"uploads.{name}: {value!r} is not a whole number of at least 1")
+    return int(value)
+
+
+def _extensions(value: str) -> frozenset[str]:
+    extensions = frozenset(word.lstrip(".").lower() for word in value.replace(",", " ").split())
+    for extension in extensions:
+        if not re.fullmatch(r"[^\W_]+", extension):
+            raise SettingsError(f"uploads.allowed_extensions: {extension!r} is not an extension (e.g. mp3 ogg flac)")
+    return extensions
+
+
+def _types(value: str) -> tuple[str, ...]:
+    types = tuple(word.lower() for word in value.replace(",", " ").split())
+    for pattern in types:
+        if not re.fullmatch(r"[a-z0-9.+-]+/(\*|[a-z0-9.+-]+)", pattern):
+            raise SettingsError(f"uploads.allowed_types: {pattern!r} is not a media type (e.g. audio/* image/png)")
+    return types
+
+
+def _bool(value: str, name: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("true", "yes", "on", "1"):
+        return True
+    if lowered in ("false", "no", "off", "0"):
+        return False
+    raise SettingsError(f"uploads.{name}: {value!r} is not true or false")
+
+
+def _mode(value: str, name: str) -> int:
+    try:
+        mode = int(value, 8)
+    except ValueError:
+        mode = -1
+    if not 0 <= mode <= 0o777:
+        raise SettingsError(f"uploads.{name}: {value!r} is not an octal permission such as 0o640")
+    return mode

@@ -1,0 +1,50 @@
+<%inherit file="layout.mako"/>
+% if message:
+<p class="notice notice-ok" role="status">${message}</p>
+% endif
+% if error:
+<p class="notice notice-error" role="alert">${error}</p>
+% endif
+
+<form id="upload-form" class="upload" action="${request.route_path('files')}" method="post"
+      enctype="multipart/form-data" accept-charset="utf-8"
+      data-max-size="${max_size}" data-max-size-text="${max_size_text}"
+      data-max-files="${max_files}" data-allowed-extensions="${allowed_extensions}">
+  <input type="hidden" name="csrf_token" value="${csrf_token}">
+  <div id="dropzone" class="dropzone">
+    <label for="file-input">Choose files to upload</label>
+    <input id="file-input" type="file" name="file" multiple accept="${accept}" aria-describedby="limits">
+    <p class="hint">or drop them here</p>
+    <p id="limits" class="limits">Up to ${max_size_text} per upload${f"; allowed: {allowed_extensions}" if allowed_extensions else ""}.</p>
+  </div>
+  <button type="submit">Upload</button>
+</form>
+
+<ul id="upload-queue" class="queue" aria-label="Uploads in progress"></ul>
+
+<section class="stored" aria-labelledby="files-heading">
+  <h2 id="files-heading">Stored files</h2>
+  <p id="no-files" class="empty"${" hidden" if files else ""}>No files yet.</p>
+  <ul id="file-list" class="files">
+    % for file in files:
+    <li class="file" data-id="${file['id']}" data-sha256="${file['sha256']}">
+      <div class="file-main">
+        <a class="file-name" href="${file['url']}" download>${file['filename']}</a>
+        <span class="file-size">${file['size_text']}</span>
+        <time class="file-time" datetime="${file['created']}">${file['created_text']}</time>
+      </div>
+      % if file['preview'] == 'audio':
+      <audio class="preview" controls preload="metadata" src="${file['url']}" aria-label="Play ${file['filename']}"></audio>
+      % elif file['preview'] == 'image':
+      <img class="preview" src="${file['url']}" alt="${file['filename']}" loading="lazy">
+      % elif file['preview'] == 'video':
+      <video class="preview" controls preload="metadata" src="${file['url']}" aria-label="Play ${file['filename']}"></video>
+      % endif
+      <form class="delete-form" method="post" action="${file['delete_url']}">
+        <input type="hidden" name="csrf_token" value="${csrf_token}">
+        <button type="submit" class="delete" aria-label="Delete ${file['filename']}">Delete</button>
+      </form>
+    </li>
+    % endfor
+  </ul>
+</section>

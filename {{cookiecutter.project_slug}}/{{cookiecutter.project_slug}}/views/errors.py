@@ -1,0 +1,55 @@
+"""Error views: a clear message for people and for programs.
+
+Refusals (``errors.UploadRejected``) and HTTP errors such as 404 answer
+``{"error": "..."}`` to JSON clients. Browsers get the upload page again,
+with the message above the form, so a person can fix the problem and retry
+from where they are.
+"""
+
+import logging
+
+from pyramid.httpexceptions import HTTPException
+from pyramid.renderers import render_to_response
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.view import exception_view_config, notfound_view_config
+
+from ..errors import UploadRejected
+from . import ERROR_TEMPLATE, HOME_TEMPLATE, wants_json
+from .home import chrome_values, page_values
+
+log = logging.getLogger(__name__)
+
+
+@exception_view_config(UploadRejected)
+def rejected(error: UploadRejected, request: Request) -> Response:
+    """An upload or delete we refused: the status its class names, and why."""
+    if error.status_code >= 500:
+        log.error("upload failed: %s", error, exc_info=error.__cause__)
+    message = _sentence(str(error))
+    if wants_json(request):
+        return Response(status=error.status_code, json_body={"error": message})
+    response = render_to_response(HOME_TEMPLATE, page_values(request, error=message), request)
+    response.status = error.status_code
+    return response
+
+
+@notfound_view_config()
+@exception_view_config(HTTPException)
+def http_error(error: HTTPException, request: Request) -> Response:
+    """404s and other HTTP errors raised by views."""
+    if error.code < 400:
+        return error  # redirects and 204s raised as exceptions are answers, not errors
+    message = _sentence(error.detail or error.title)
+    if wants_json(request):
+        return Response(status=error.code, json_body={"error": message})
+    values = {**chrome_values(request), "status": f"{error.code} {error.title}", "message": message}
+    response = render_to_response(ERROR_TEMPLATE, values, request)
+    response.status = error.code
+    return response
+
+
+def _sentence(text: str) -> str:
+    """Messages are written lower-case for composing; show them as sentences."""
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."

@@ -1,0 +1,90 @@
+"""The ``/files`` API: upload, list, download, delete."""
+
+from urllib.parse import parse_qs
+
+from pyramid.httpexceptions import HTTPNoContent, HTTPNotFound, HTTPSeeOther
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.view import view_config
+
+from ..errors import BadRequest
+from ..security import CSRF_FIELD, csrf_valid, header_csrf_valid
+from ..serving import file_response
+from ..storage import NotFound
+from ..uploads import receive_files
+from . import file_json, wants_json
+
+# A delete form carries one short token; refuse to read more than this.
+MAX_FORM_BYTES = 4096
+
+
+@view_config(route_name="files", request_method="POST")
+def upload(request: Request) -> Response:
+    """Store every ``file`` part: 201 with JSON for API clients, 303 for forms."""
+    stored = receive_files(request, request.uploads, request.storage)
+    if wants_json(request):
+        response = Response(status=201, json_body={"files": [file_json(request, info) for info in stored]})
+        response.location = request.route_url("file", id=stored[0].id)
+        return response
+    return HTTPSeeOther(request.route_path("home", _query={"stored": ",".join(info.id for info in stored)}))
+
+
+@view_config(route_name="files", request_method="GET", accept="application/json", renderer="json")
+def list_files(request: Request) -> dict[str, object]:
+    """Every stored file, newest first."""
+    return {"files": [file_json(request, info) for info in request.storage.list()]}
+
+
+@view_config(route_name="files", request_method="GET")
+def list_page(request: Request) -> Response:
+    """People asking for ``/files`` get the page that lists them."""
+    return HTTPSeeOther(request.route_path("home"))
+
+
+@view_config(route_name="file", request_method=("GET", "HEAD"))
+def download(request: Request) -> Response:
+    """The stored bytes, as an attachment, with Range and ETag support."""
+    file_id = request.matchdict["id"]
+    try:
+        info = request.storage.metadata(file_id)
+        stream = request.storage.open(file_id)
+    except NotFound:
+        raise HTTPNotFound("no stored file has this id") from None
+    return file_response(request, info, stream)
+
+
+@view_config(route_name="file", request_method="DELETE")
+def delete(request: Request) -> Response:
+    """Remove a file (API): needs the ``X-CSRF-Token`` header."""
+    if not header_csrf_valid(request):
+        raise BadRequest("missing or wrong CSRF token: send the X-CSRF-Token header")
+    _delete(request)
+    return HTTPNoContent()
+
+
+@view_config(route_name="file_delete", request_method="POST")
+def delete_form(request: Request) -> Response:
+    """Remove a file from the page's delete button (a small urlencoded form)."""
+    if not (header_csrf_valid(request) or csrf_valid(request, _form_token(request))):
+        raise BadRequest("missing or wrong CSRF token: reload the page and try again")
+    _delete(request)
+    if wants_json(request):
+        return HTTPNoContent()
+    return HTTPSeeOther(request.route_path("home"))
+
+
+def _delete(request: Request) -> None:
+    try:
+        request.storage.delete(request.matchdict["id"])
+    except NotFound:
+        raise HTTPNotFound("no stored file has this id") from None
+
+
+def _form_token(request: Request) -> str | None:
+    if request.content_type != "application/x-www-form-urlencoded":
+        return None
+    body = request.body_file.read(MAX_FORM_BYTES + 1)
+    if len(body) > MAX_FORM_BYTES:
+        raise BadRequest("the delete form is larger than it can be")
+    values = parse_qs(body.decode("latin-1")).get(CSRF_FIELD)
+    return values[0] if values else None

@@ -1,0 +1,77 @@
+"""The upload page: the form, the limits, and the stored files."""
+
+from datetime import datetime
+
+from pyramid.request import Request
+from pyramid.view import view_config
+
+from .. import PROJECT_NAME
+from ..security import csrf_token
+from ..sizes import format_size
+from ..storage import ID_PATTERN, NotFound, StoredFile
+from . import HOME_TEMPLATE
+
+# Sniffed types the page can play or show inline, from the download route.
+_PREVIEWS = {"audio": "audio", "image": "image", "video": "video"}
+
+
+@view_config(route_name="home", request_method="GET", renderer=HOME_TEMPLATE)
+def home(request: Request) -> dict[str, object]:
+    """The page itself; ``?stored=id,id`` (set after a form upload) adds a message."""
+    return page_values(request, message=_stored_message(request))
+
+
+def page_values(request: Request, *, message: str | None = None, error: str | None = None) -> dict[str, object]:
+    """What the page template needs; error views render the same page."""
+    uploads = request.uploads
+    extensions = sorted(uploads.allowed_extensions)
+    return {
+        **chrome_values(request),
+        "csrf_token": csrf_token(request),
+        "files": [_file_row(request, info) for info in request.storage.list()],
+        "max_size": uploads.max_size,
+        "max_size_text": format_size(uploads.max_size),
+        "max_files": uploads.max_files,
+        "allowed_extensions": " ".join(extensions),
+        "accept": ",".join(f".{extension}" for extension in extensions),
+        "message": message,
+        "error": error,
+    }
+
+
+def chrome_values(request: Request) -> dict[str, object]:
+    """What every page's layout needs: the title and where static files are."""
+    return {
+        "project_name": PROJECT_NAME,
+        "static_url": request.static_path("{{ cookiecutter.project_slug }}:static/"),
+    }
+
+
+def _file_row(request: Request, info: StoredFile) -> dict[str, object]:
+    created = datetime.fromisoformat(info.created)
+    return {
+        "id": info.id,
+        "filename": info.filename,
+        "size": info.size,
+        "size_text": format_size(info.size),
+        "sha256": info.sha256,
+        "created": info.created,
+        "created_text": created.strftime("%Y-%m-%d %H:%M UTC"),
+        "url": request.route_path("file", id=info.id),
+        "delete_url": request.route_path("file_delete", id=info.id),
+        "preview": _PREVIEWS.get(info.content_type.partition("/")[0]),
+        "content_type": info.content_type,
+    }
+
+
+def _stored_message(request: Request) -> str | None:
+    names = []
+    for file_id in request.GET.get("stored", "").split(","):
+        if ID_PATTERN.fullmatch(file_id):
+            try:
+                names.append(request.storage.metadata(file_id).filename)
+            except NotFound:
+                continue
+    if not names:
+        return None
+    return f"Stored {len(names)} file{'s' if len(names) > 1 else ''}: {', '.join(names)}"
