@@ -22,7 +22,7 @@ $(BIN)/cookiecutter: requirements-dev.txt
 
 # Re-baking over an existing project keeps its var/ (the files you uploaded).
 serve: $(BIN)/cookiecutter
-	$(BIN)/cookiecutter --no-input --overwrite-if-exists --output-dir $(SERVE_DIR) .
+	$(BIN)/cookiecutter --no-input --overwrite-if-exists --output-dir $(SERVE_DIR) $(CURDIR)
 	test -x $(PROJECT)/.venv/bin/python || $(BIN)/uv venv --quiet --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(PROJECT)/.venv
 	$(BIN)/uv pip install --quiet --python $(PROJECT)/.venv/bin/python -e $(PROJECT)
 	cd $(PROJECT) && .venv/bin/pserve development.ini

@@ -10,16 +10,17 @@ the template tree: the hooks, the ini files and the running application
 agree on what ``1.5GiB`` means because they run the same code.
 """
 
-import importlib.util
 import json
+import types
 from pathlib import Path
 
 from cookiecutter.utils import simple_filter
 
 _SIZES_PATH = Path(__file__).parent / "{{cookiecutter.project_slug}}" / "{{cookiecutter.project_slug}}" / "sizes.py"
-_spec = importlib.util.spec_from_file_location("_template_sizes", _SIZES_PATH)
-sizes = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(sizes)
+# Executed from source rather than imported, so no __pycache__ appears in the
+# template tree (it would be copied into every generated project).
+sizes = types.ModuleType("sizes")
+exec(compile(_SIZES_PATH.read_text(encoding="utf-8"), str(_SIZES_PATH), "exec"), sizes.__dict__)
 
 # TOML basic strings must escape these (TOML 1.0, "String").
 _TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}

@@ -21,7 +21,8 @@ ANSWERS = json.loads({{ cookiecutter | tojson | tojson }})
 sys.path.insert(0, ANSWERS["_repo_dir"])
 from local_extensions import sizes  # noqa: E402
 
-# Names the package must not shadow: the standard library, the project's
+# Names the package must not shadow: the standard library (with its
+# ``test`` package, which stdlib_module_names leaves out), the project's
 # dependencies, and its own tests directory.
 RESERVED = set(sys.stdlib_module_names) | {
     "chameleon",
@@ -44,6 +45,7 @@ RESERVED = set(sys.stdlib_module_names) | {
     "python_multipart",
     "requests",
     "setuptools",
+    "test",
     "tests",
     "venusian",
     "waitress",

@@ -75,7 +75,10 @@ def load(settings: Mapping[str, str], here: Path) -> UploadSettings:
 def _path(value: str, here: Path, name: str) -> Path:
     if not value:
         raise SettingsError(f"uploads.{name}: must not be empty")
-    return (here / Path(value).expanduser()).resolve()
+    path = (here / Path(value).expanduser()).resolve()
+    if path.exists() and not path.is_dir():
+        raise SettingsError(f"uploads.{name}: {str(path)!r} exists and is not a directory")
+    return path
 
 
 def _size(value: str, name: str) -> int:
@@ -86,7 +89,7 @@ def _size(value: str, name: str) -> int:
 
 
 def _positive_int(value: str, name: str) -> int:
-    if not value.isdigit() or int(value) < 1:
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
         raise SettingsError(f"uploads.{name}: {value!r} is not a whole number of at least 1")
     return int(value)
 

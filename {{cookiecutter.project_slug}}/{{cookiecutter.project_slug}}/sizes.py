@@ -9,7 +9,7 @@ a size accepted when the project is generated is accepted when it starts.
 import re
 
 _UNITS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}
-_SIZE = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?:(?P<unit>[kmgt])i?)?b?", re.IGNORECASE)
+_SIZE = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?:(?P<unit>[kmgt])i?)?b?", re.IGNORECASE | re.ASCII)
 
 
 def parse_size(text: str) -> int:
@@ -35,6 +35,7 @@ def format_size(size: int) -> str:
     value = float(size)
     for unit in ("KiB", "MiB", "GiB", "TiB"):
         value /= 1024
-        if value < 1024 or unit == "TiB":
+        # Compare what will be shown: 1023.96 KiB would read "1024 KiB".
+        if round(value, 1) < 1024 or unit == "TiB":
             break
     return f"{value:.1f}".removesuffix(".0") + f" {unit}"

@@ -1,0 +1,220 @@
+"""Rendering: what a bake produces, for every template language and for hostile answers.
+
+These tests only generate files and read them; they run in seconds. The
+slow tests in test_projects.py install the projects and run their suites.
+"""
+
+import ast
+import configparser
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+from conftest import LANGUAGES, TEMPLATE, relative_files, text_files
+
+from local_extensions import sizes
+
+PACKAGE_FILES = [
+    "__init__.py",
+    "buffer.py",
+    "errors.py",
+    "hashing.py",
+    "multipart.py",
+    "routes.py",
+    "sanitizer.py",
+    "security.py",
+    "serving.py",
+    "settings.py",
+    "sizes.py",
+    "sniffing.py",
+    "storage.py",
+    "uploads.py",
+    "static/upload.css",
+    "static/upload.js",
+    "views/__init__.py",
+    "views/errors.py",
+    "views/files.py",
+    "views/home.py",
+]
+TEST_FILES = [
+    "__init__.py",
+    "conftest.py",
+]
+PROJECT_FILES = [
+    ".cookiecutter.json",
+    ".gitignore",
+    "README.md",
+    "development.ini",
+    "production.ini",
+    "pyproject.toml",
+    "testing.ini",
+]
+TEMPLATE_EXTENSIONS = {"jinja2": "jinja2", "chameleon": "pt", "mako": "mako"}
+INI_FILES = ("development.ini", "production.ini", "testing.ini")
+
+# A reference to an answer that Jinja did not replace. ``.cookiecutter.json``
+# (the file name) is preceded by a dot, which this pattern does not match.
+UNRENDERED = re.compile(r"(?<![\w.])cookiecutter\.\w|\{\{-?\s*cookiecutter|\{%-?\s*\w+[^%]*cookiecutter")
+
+HOSTILE = {
+    "project_name": "O'Brien \"Uploads\" \\ Ünïcödé 音乐 😀",
+    "project_slug": "hostile_uploads",
+    "description": 'Say "hi" \\ it\'s a % test\twith a tab and 100% of é',
+    "author_name": "Zoë d'Arc \"The\" \\Maid\\",
+    "author_email": "zoe+uploads@example.com",
+    "storage_path": "var/up%loads é ' \"",
+    "temp_path": "var/tmp %(here)s",
+    "allowed_extensions": "mp3 OGG .flac",
+}
+
+
+def expected_files(slug: str, language: str) -> set[str]:
+    extension = TEMPLATE_EXTENSIONS[language]
+    templates = [f"templates/{page}.{extension}" for page in ("error", "home", "layout")]
+    return (
+        set(PROJECT_FILES)
+        | {f"{slug}/{name}" for name in PACKAGE_FILES + templates}
+        | {f"tests/{name}" for name in TEST_FILES}
+    )
+
+
+def read_ini(path: Path) -> configparser.ConfigParser:
+    """Read an ini file the way PasteDeploy does: ``%(here)s`` interpolation and all."""
+    parser = configparser.ConfigParser(defaults={"here": str(path.parent), "__file__": str(path)})
+    parser.read(path, encoding="utf-8")
+    return parser
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_bake_generates_exactly_the_expected_files(baked, language):
+    project = baked(template_language=language)
+    assert relative_files(project) == expected_files("upload_service", language)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_cookiecutter_reference_is_left_unrendered(baked, language):
+    project = baked(template_language=language)
+    leftovers = [
+        f"{path.relative_to(project)}: {match.group()}"
+        for path in text_files(project)
+        for match in UNRENDERED.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert leftovers == []
+
+
+def test_jinja2_page_templates_keep_their_own_jinja_syntax(baked):
+    home = baked(template_language="jinja2") / "upload_service" / "templates" / "home.jinja2"
+    assert "{{ csrf_token }}" in home.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_chosen_language_is_wired_into_dependencies_and_views(baked, language):
+    project = baked(template_language=language)
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert f"pyramid_{language}" in pyproject["project"]["dependencies"]
+    init = (project / "upload_service" / "__init__.py").read_text(encoding="utf-8")
+    assert f'config.include("pyramid_{language}")' in init
+    views = (project / "upload_service" / "views" / "__init__.py").read_text(encoding="utf-8")
+    assert f'templates/home.{TEMPLATE_EXTENSIONS[language]}"' in views
+
+
+def test_answers_are_recorded_in_cookiecutter_json(baked):
+    project = baked(template_language="mako", allowed_extensions="mp3 ogg")
+    answers = json.loads((project / ".cookiecutter.json").read_text(encoding="utf-8"))
+    assert answers == {
+        "project_name": "Upload Service",
+        "project_slug": "upload_service",
+        "description": "Receive, store and serve uploaded files.",
+        "author_name": "Your Name",
+        "author_email": "you@example.com",
+        "template_language": "mako",
+        "storage_path": "var/uploads",
+        "temp_path": "var/tmp",
+        "max_upload_size": "4GB",
+        "chunk_size": "64KB",
+        "allowed_extensions": "mp3 ogg",
+    }
+
+
+def test_rebaking_from_the_recorded_answers_gives_the_same_project(baked, cookies):
+    first = baked(**HOSTILE)
+    answers = json.loads((first / ".cookiecutter.json").read_text(encoding="utf-8"))
+    again = cookies.bake(extra_context=answers)
+    assert again.exit_code == 0, again.exception
+    second = Path(again.project_path)
+    assert relative_files(second) == relative_files(first)
+    for path in text_files(first):
+        assert (second / path.relative_to(first)).read_bytes() == path.read_bytes(), path
+
+
+@pytest.mark.parametrize("ini", INI_FILES)
+def test_ini_settings_default_to_the_answers(baked, ini):
+    project = baked(max_upload_size="2GB", chunk_size="1MB", allowed_extensions="mp3 ogg flac")
+    app = read_ini(project / ini)["app:main"]
+    assert app["use"] == "egg:upload_service"
+    assert app["uploads.storage_path"] == "var/uploads"
+    assert app["uploads.temp_path"] == "var/tmp"
+    assert app["uploads.max_size"] == "2GB"
+    assert app["uploads.chunk_size"] == "1MB"
+    assert app["uploads.allowed_extensions"] == "mp3 ogg flac"
+
+
+@pytest.mark.parametrize("size", ["4GB", "512KB", "1.5GiB", "123456789"])
+@pytest.mark.parametrize("ini", INI_FILES)
+def test_waitress_body_limit_agrees_with_uploads_max_size(baked, ini, size):
+    project = baked(max_upload_size=size, chunk_size="1KB")
+    parser = read_ini(project / ini)
+    limit = sizes.parse_size(parser["app:main"]["uploads.max_size"])
+    assert int(parser["server:main"]["max_request_body_size"]) == limit
+
+
+def test_hostile_answers_give_a_valid_pyproject(baked):
+    project = baked(**HOSTILE)
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert pyproject["name"] == "hostile_uploads"
+    assert pyproject["description"] == HOSTILE["description"]
+    assert pyproject["authors"] == [{"name": HOSTILE["author_name"], "email": HOSTILE["author_email"]}]
+
+
+@pytest.mark.parametrize("ini", INI_FILES)
+def test_hostile_answers_give_valid_ini_files(baked, ini):
+    project = baked(**HOSTILE)
+    app = read_ini(project / ini)["app:main"]
+    assert app["uploads.storage_path"] == HOSTILE["storage_path"]
+    assert app["uploads.temp_path"] == HOSTILE["temp_path"]
+    assert app["uploads.allowed_extensions"] == HOSTILE["allowed_extensions"]
+
+
+def test_hostile_answers_give_valid_python(baked):
+    project = baked(**HOSTILE)
+    for path in project.rglob("*.py"):
+        compile(path.read_text(encoding="utf-8"), str(path), "exec")
+    init = ast.parse((project / "hostile_uploads" / "__init__.py").read_text(encoding="utf-8"))
+    names = {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in init.body
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+    }
+    assert names["PROJECT_NAME"] == HOSTILE["project_name"]
+
+
+def test_hostile_answers_are_recorded_exactly(baked):
+    project = baked(**HOSTILE)
+    answers = json.loads((project / ".cookiecutter.json").read_text(encoding="utf-8"))
+    assert {key: answers[key] for key in HOSTILE} == HOSTILE
+
+
+def test_project_readme_names_the_project(baked):
+    project = baked(**HOSTILE)
+    assert HOSTILE["project_name"] in (project / "README.md").read_text(encoding="utf-8")
+
+
+def test_template_tree_mirrors_the_output_tree():
+    """Every generated file has a same-named source in the template tree."""
+    source = TEMPLATE / "{{cookiecutter.project_slug}}"
+    names = {path.relative_to(source).as_posix() for path in source.rglob("*") if path.is_file()}
+    names = {name.replace("{{cookiecutter.project_slug}}", "upload_service") for name in names}
+    for language in LANGUAGES:
+        assert expected_files("upload_service", language) <= names
