@@ -54,9 +54,12 @@ PROJECT_FILES = [
 TEMPLATE_EXTENSIONS = {"jinja2": "jinja2", "chameleon": "pt", "mako": "mako"}
 INI_FILES = ("development.ini", "production.ini", "testing.ini")
 
-# A reference to an answer that Jinja did not replace. ``.cookiecutter.json``
-# (the file name) is preceded by a dot, which this pattern does not match.
-UNRENDERED = re.compile(r"(?<![\w.])cookiecutter\.\w|\{\{-?\s*cookiecutter|\{%-?\s*\w+[^%]*cookiecutter")
+# A reference to one of the template's variables that Jinja did not replace,
+# or any Jinja tag that mentions cookiecutter.
+VARIABLES = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
+UNRENDERED = re.compile(
+    r"cookiecutter\.(?:%s)\b|\{\{-?\s*cookiecutter|\{%%-?[^%%]*cookiecutter" % "|".join(map(re.escape, VARIABLES))
+)
 
 HOSTILE = {
     "project_name": "O'Brien \"Uploads\" \\ Ünïcödé 音乐 😀",

@@ -30,9 +30,12 @@ FALLBACK = "upload"
 # and line or paragraph separators.
 _DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
 _FORBIDDEN = re.compile(r'[<>:"/\\|?*]')
+# Windows reserves these whatever the extension or case (``nul.tar.gz`` is
+# the device too); COM0, LPT0 and the console's CONIN$/CONOUT$ are listed by
+# Microsoft's "Naming Files, Paths, and Namespaces" as well.
 _DEVICE_NAMES = frozenset(
-    {"CON", "PRN", "AUX", "NUL"}
-    | {f"{port}{digit}" for port in ("COM", "LPT") for digit in "123456789\u00b9\u00b2\u00b3"}
+    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
+    | {f"{port}{digit}" for port in ("COM", "LPT") for digit in "0123456789\u00b9\u00b2\u00b3"}
 )
 # What counts as an extension worth keeping when a long name is cut.
 _EXTENSION = re.compile(r"\.[^\W_]{1,16}\Z")
@@ -52,12 +55,14 @@ def secure_filename(name: str) -> str:
 
 
 def extension_of(name: str) -> str:
-    """The lower-cased last extension of an already sanitized name, or ``""``.
+    """The lower-cased last extension of ``name`` once sanitized, or ``""``.
 
     This is what ``uploads.allowed_extensions`` is checked against:
-    ``x.exe.mp3`` is ``mp3`` and ``a.PHP`` is ``php``.
+    ``x.exe.mp3`` is ``mp3``, and ``a.PHP.`` is ``php`` because Windows drops
+    the trailing dot when saving it. Sanitizing first (it is idempotent) means
+    the check always sees the name the file will be offered under.
     """
-    stem, dot, extension = name.rpartition(".")
+    stem, dot, extension = secure_filename(name).rpartition(".")
     return extension.lower() if dot and stem else ""
 
 
@@ -74,9 +79,20 @@ def _truncate(name: str) -> str:
         return name
     match = _EXTENSION.search(name)
     extension = match.group() if match and match.start() > 0 else ""
-    stem = name[: len(name) - len(extension)]
-    budget = MAX_BYTES - len(extension.encode("utf-8"))
-    # Decoding with "ignore" drops a character cut in half by the byte limit.
-    stem = stem.encode("utf-8")[:budget].decode("utf-8", "ignore")
-    stem = unicodedata.normalize("NFC", stem).rstrip(". ")
+    stem = _cut(name[: len(name) - len(extension)], MAX_BYTES - len(extension.encode("utf-8")))
     return stem + extension if stem else FALLBACK + extension
+
+
+def _cut(text: str, budget: int) -> str:
+    """The longest NFC prefix of ``text`` that fits in ``budget`` UTF-8 bytes.
+
+    Decoding with "ignore" drops a character cut in half by the byte limit.
+    Normalising the prefix again can (rarely) make it longer, e.g. U+0958
+    becomes two code points, so shorten until the normalised form fits.
+    """
+    cut = text.encode("utf-8")[:budget].decode("utf-8", "ignore")
+    while True:
+        stem = unicodedata.normalize("NFC", cut).rstrip(". ")
+        if len(stem.encode("utf-8")) <= budget:
+            return stem
+        cut = cut[:-1]

@@ -1,1 +1,488 @@
+// The upload page's behaviour, layered on a page that works without it.
+//
+// Without this script the form posts every chosen file to /files in one
+// request and the server answers with the page again. With it:
+//
+//   * choosing or dropping files uploads each one as its own request
+//     (XMLHttpRequest, because fetch() reports no upload progress), at most
+//     PARALLEL_UPLOADS at a time; every file gets a row with a progress bar,
+//     bytes sent, speed, time left and a cancel button;
+//   * files the server would refuse (too large, extension not allowed) are
+//     refused here, before a byte is sent; the server checks again anyway;
+//   * a stored file joins the top of the list, with a player or thumbnail;
+//   * deleting asks for confirmation (the <details> in each row already does
+//     that without script) and removes the row without reloading.
+//
+// No framework and no build step: plain DOM, loaded with `defer`.
 'use strict';
+
+(() => {
+  // More parallel requests do not make one connection faster; three keeps
+  // every row moving and leaves the browser room for the rest of the page.
+  const PARALLEL_UPLOADS = 3;
+
+  // uploads.max_size limits the whole request body: the file plus its
+  // multipart envelope (boundary lines and part headers). The headers carry
+  // the file name, which the browser may percent-encode (3 bytes a byte).
+  const ENVELOPE_BYTES = 512;
+  const envelopeSize = (file) => ENVELOPE_BYTES + 3 * new TextEncoder().encode(file.name).length;
+
+  // Speed is measured over the last few seconds, so it follows changes
+  // without jumping about on every progress event.
+  const SPEED_WINDOW_MS = 3000;
+
+  const form = document.getElementById('upload-form');
+  if (!form) return; // the error page has no upload form
+
+  const input = document.getElementById('file-input');
+  const dropzone = document.getElementById('dropzone');
+  const queue = document.getElementById('upload-queue');
+  const fileList = document.getElementById('file-list');
+  const noFiles = document.getElementById('no-files');
+  const liveStatus = document.getElementById('upload-status');
+  const csrfToken = form.elements.csrf_token.value;
+  const limits = {
+    maxSize: Number(form.dataset.maxSize),
+    maxSizeText: form.dataset.maxSizeText,
+    // Empty means every extension is allowed.
+    extensions: form.dataset.allowedExtensions.split(/\s+/).filter(Boolean),
+  };
+
+  const waiting = []; // uploads not yet started, oldest first
+  let sending = 0; // uploads with a request in flight
+
+  // ---------------------------------------------------------------- helpers
+
+  /** Build an element: el('a', {href: '/x', className: 'y'}, 'text', child). */
+  function el(tag, properties = {}, ...children) {
+    const element = Object.assign(document.createElement(tag), properties);
+    element.append(...children.filter((child) => child !== null));
+    return element;
+  }
+
+  /** Text only screen readers read, to give a repeated "Delete" its file name. */
+  const hiddenText = (text) => el('span', { className: 'visually-hidden', textContent: text });
+
+  /** Sizes as the server writes them (sizes.format_size): "900 bytes", "1.5 MiB". */
+  function formatSize(bytes) {
+    if (bytes < 1024) return bytes === 1 ? '1 byte' : `${bytes} bytes`;
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes / 1024;
+    let unit = 0;
+    // Compare what will be shown: 1023.96 KiB would read "1024 KiB".
+    while (Number(value.toFixed(1)) >= 1024 && unit < units.length - 1) {
+      value /= 1024;
+      unit += 1;
+    }
+    return `${value.toFixed(1).replace(/\.0$/, '')} ${units[unit]}`;
+  }
+
+  /** "45 s", "3 min 20 s", "2 h 5 min". */
+  function formatDuration(seconds) {
+    const s = Math.max(1, Math.round(seconds));
+    if (s < 60) return `${s} s`;
+    if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+    return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  }
+
+  /** "2024-05-01 14:03 UTC" from the ISO time the server stores (UTC). */
+  const formatCreated = (iso) => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+
+  /** The lower-cased last extension, as the server sees it (sanitizer.extension_of). */
+  function extensionOf(name) {
+    const trimmed = name.replace(/[. ]+$/, '');
+    const dot = trimmed.lastIndexOf('.');
+    return dot > 0 ? trimmed.slice(dot + 1).toLowerCase() : '';
+  }
+
+  /** Say something to screen readers through the page's aria-live region. */
+  function announce(text) {
+    liveStatus.textContent = text;
+  }
+
+  // ------------------------------------------------------ checks before sending
+
+  /** Why the server would refuse this file, in words; null if it would not. */
+  function refusal(file) {
+    const extension = extensionOf(file.name);
+    if (limits.extensions.length && !limits.extensions.includes(extension)) {
+      const what = extension ? `.${extension} files are` : 'Files without an extension are';
+      return `${what} not accepted; allowed: ${limits.extensions.join(', ')}.`;
+    }
+    if (file.size + envelopeSize(file) > limits.maxSize) {
+      return file.size > limits.maxSize
+        ? `Too large: ${formatSize(file.size)}, and the limit is ${limits.maxSizeText} per upload.`
+        : `Too large: the limit of ${limits.maxSizeText} per upload includes about ` +
+            `${formatSize(envelopeSize(file))} of form data sent with the file.`;
+    }
+    return null;
+  }
+
+  // ------------------------------------------------------------ upload rows
+
+  /** A row in the upload queue for one file; returns the upload's state object. */
+  function createUpload(file) {
+    const upload = { file, state: 'waiting', xhr: null, samples: [] };
+    upload.progress = el('progress', { max: 100, value: 0 });
+    upload.progress.setAttribute('aria-label', `Upload of ${file.name}`);
+    upload.percent = el('span', { className: 'upload-percent', textContent: '0%' });
+    upload.sent = el('span', { className: 'upload-sent' });
+    upload.speed = el('span', { className: 'upload-speed' });
+    upload.eta = el('span', { className: 'upload-eta' });
+    upload.message = el('p', { className: 'upload-message', textContent: 'Waiting…' });
+    upload.button = el('button', { type: 'button', className: 'upload-cancel' });
+    upload.button.addEventListener('click', () => cancelOrDismiss(upload));
+    upload.row = el(
+      'li',
+      { className: 'upload' },
+      el(
+        'div',
+        { className: 'upload-head' },
+        el('span', { className: 'upload-name', textContent: file.name }),
+        el('span', { className: 'upload-size', textContent: formatSize(file.size) }),
+        upload.button,
+      ),
+      upload.progress,
+      el('p', { className: 'upload-stats' }, upload.percent, upload.sent, upload.speed, upload.eta),
+      upload.message,
+    );
+    setState(upload, 'waiting');
+    queue.append(upload.row);
+    return upload;
+  }
+
+  // What the row's button says in each state; finished rows say "Dismiss".
+  // Once every byte is sent the server is storing the file: a cancel then
+  // could not promise that nothing is kept, so none is offered.
+  const BUTTON_LABELS = { waiting: 'Cancel', sending: 'Cancel', storing: 'Storing…' };
+
+  /** Move an upload to a new state (waiting, sending, storing, done, refused,
+   *  failed, cancelled); the row's look (CSS on data-state) and button follow. */
+  function setState(upload, state) {
+    upload.state = state;
+    upload.row.dataset.state = state;
+    upload.button.replaceChildren(BUTTON_LABELS[state] || 'Dismiss', hiddenText(` ${upload.file.name}`));
+    upload.button.disabled = state === 'storing';
+  }
+
+  function showProgress(upload, loaded, total) {
+    const percent = total ? Math.floor((loaded / total) * 100) : 0;
+    upload.progress.value = percent;
+    upload.percent.textContent = `${percent}%`;
+    upload.sent.textContent = `${formatSize(loaded)} of ${formatSize(total)} sent`;
+
+    const now = performance.now();
+    upload.samples.push({ time: now, loaded });
+    while (now - upload.samples[0].time > SPEED_WINDOW_MS) upload.samples.shift();
+    const first = upload.samples[0];
+    const seconds = (now - first.time) / 1000;
+    if (seconds < 0.2) return; // too soon to say anything true about speed
+    const speed = (loaded - first.loaded) / seconds;
+    upload.speed.textContent = `${formatSize(Math.round(speed))}/s`;
+    upload.eta.textContent = speed > 0 && loaded < total ? `${formatDuration((total - loaded) / speed)} left` : '';
+  }
+
+  function showStored(upload, stored) {
+    upload.progress.value = 100;
+    upload.percent.textContent = '100%';
+    upload.speed.textContent = '';
+    upload.eta.textContent = '';
+    upload.message.replaceChildren(
+      'Stored as ',
+      el('strong', { className: 'stored-name', textContent: stored.filename }),
+      ` (${formatSize(stored.size)}). SHA-256: `,
+      el('code', { className: 'upload-sha256', textContent: stored.sha256 }),
+    );
+    setState(upload, 'done');
+  }
+
+  function showFailure(upload, state, text) {
+    upload.speed.textContent = '';
+    upload.eta.textContent = '';
+    upload.message.textContent = text;
+    setState(upload, state);
+  }
+
+  // ------------------------------------------------------------- uploading
+
+  /** Add files (from the chooser or a drop) to the queue and start what can start. */
+  function addFiles(files) {
+    if (!files.length) return;
+    let accepted = 0;
+    for (const file of files) {
+      const upload = createUpload(file);
+      const reason = refusal(file);
+      if (reason) {
+        showFailure(upload, 'refused', reason);
+      } else {
+        waiting.push(upload);
+        accepted += 1;
+      }
+    }
+    const refused = files.length - accepted;
+    announce(
+      [accepted && `Uploading ${plural(accepted, 'file')}.`, refused && `${plural(refused, 'file')} refused.`]
+        .filter(Boolean)
+        .join(' '),
+    );
+    startWaiting();
+  }
+
+  const plural = (count, noun) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+
+  function startWaiting() {
+    while (sending < PARALLEL_UPLOADS && waiting.length) send(waiting.shift());
+  }
+
+  /** One file, one request: multipart with a single `file` part, JSON back. */
+  function send(upload) {
+    const xhr = new XMLHttpRequest();
+    upload.xhr = xhr;
+    sending += 1;
+    setState(upload, 'sending');
+    upload.message.textContent = 'Uploading…';
+
+    xhr.upload.addEventListener('progress', (event) => showProgress(upload, event.loaded, event.total));
+    xhr.upload.addEventListener('load', () => {
+      setState(upload, 'storing');
+      upload.message.textContent = 'Sent; the server is storing it…';
+    });
+    xhr.addEventListener('load', () => received(upload, xhr));
+    xhr.addEventListener('error', () =>
+      showFailure(upload, 'failed', 'The connection to the server failed; nothing was stored. Try again.'),
+    );
+    xhr.addEventListener('abort', () => showFailure(upload, 'cancelled', 'Cancelled; nothing was stored.'));
+    xhr.addEventListener('loadend', () => {
+      sending -= 1;
+      startWaiting();
+    });
+
+    const body = new FormData();
+    body.append('file', upload.file, upload.file.name);
+    xhr.open('POST', form.action);
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.setRequestHeader('X-CSRF-Token', csrfToken);
+    xhr.send(body);
+  }
+
+  /** The server answered: 201 with the stored file, or an error in words. */
+  function received(upload, xhr) {
+    const answer = parseJson(xhr.responseText);
+    if (xhr.status === 201 && answer && answer.files) {
+      const stored = answer.files[0];
+      showStored(upload, stored);
+      addStoredFile(stored);
+      announce(`${stored.filename} stored.`);
+      return;
+    }
+    const reason = (answer && answer.error) || `The server refused the upload (${xhr.status} ${xhr.statusText}).`;
+    showFailure(upload, 'failed', reason);
+    announce(`${upload.file.name} was not stored: ${reason}`);
+  }
+
+  function parseJson(text) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return null; // e.g. a proxy's HTML error page
+    }
+  }
+
+  function cancelOrDismiss(upload) {
+    if (upload.state === 'waiting') {
+      waiting.splice(waiting.indexOf(upload), 1);
+      showFailure(upload, 'cancelled', 'Cancelled before it started; nothing was sent.');
+      announce(`Upload of ${upload.file.name} cancelled.`);
+    } else if (upload.state === 'sending') {
+      upload.xhr.abort(); // the server drops a body that never ends
+      announce(`Upload of ${upload.file.name} cancelled.`);
+    } else {
+      upload.row.remove();
+      input.focus(); // the button that had focus is gone: go back to the chooser
+    }
+  }
+
+  // ---------------------------------------------------------- stored files
+
+  /** A row of the stored-files list, the same markup the templates render. */
+  function createFileRow(stored) {
+    const deleteUrl = `${stored.url}/delete`; // the file_delete route
+    const row = el(
+      'li',
+      { className: 'file' },
+      el(
+        'div',
+        { className: 'file-main' },
+        el('a', { className: 'file-name', href: stored.url, download: '', textContent: stored.filename }),
+        el(
+          'span',
+          { className: 'file-meta' },
+          el('span', { className: 'file-size', textContent: formatSize(stored.size) }),
+          el('time', { className: 'file-time', dateTime: stored.created, textContent: formatCreated(stored.created) }),
+        ),
+        el('code', { className: 'file-sha256', title: 'SHA-256', textContent: stored.sha256 }),
+      ),
+      createPreview(stored),
+      el(
+        'details',
+        { className: 'delete' },
+        el('summary', {}, 'Delete', hiddenText(` ${stored.filename}`)),
+        el(
+          'form',
+          { className: 'delete-form', method: 'post', action: deleteUrl },
+          el('input', { type: 'hidden', name: 'csrf_token', value: csrfToken }),
+          el('button', { type: 'submit', className: 'danger' }, 'Confirm delete', hiddenText(` ${stored.filename}`)),
+        ),
+      ),
+    );
+    row.dataset.id = stored.id;
+    row.dataset.sha256 = stored.sha256;
+    addKeepButton(row.querySelector('details.delete'));
+    return row;
+  }
+
+  /** An audio or video player, or a thumbnail, for types a browser can show. */
+  function createPreview(stored) {
+    const kind = stored.content_type.split('/')[0];
+    const label = `Play ${stored.filename}`;
+    if (kind === 'image') {
+      return el('img', { className: 'preview', src: stored.url, alt: stored.filename, loading: 'lazy' });
+    }
+    if (kind === 'audio' || kind === 'video') {
+      const player = el(kind, { className: 'preview', controls: true, preload: 'metadata', src: stored.url });
+      player.setAttribute('aria-label', label);
+      return player;
+    }
+    return null;
+  }
+
+  function addStoredFile(stored) {
+    fileList.prepend(createFileRow(stored)); // newest first, as the server lists them
+    noFiles.hidden = true;
+  }
+
+  // ----------------------------------------------------------------- delete
+
+  // Each row's <details> is the confirmation step: "Delete" opens it and
+  // shows "Confirm delete". Script adds a way back ("Keep") and Escape, and
+  // deletes without leaving the page.
+
+  function addKeepButton(details) {
+    const keep = el('button', { type: 'button', className: 'keep', textContent: 'Keep' });
+    keep.addEventListener('click', () => closeConfirmation(details));
+    details.querySelector('form').append(keep);
+  }
+
+  function closeConfirmation(details) {
+    details.open = false;
+    details.querySelector('summary').focus();
+  }
+
+  // `toggle` does not bubble, so listen in the capture phase.
+  fileList.addEventListener(
+    'toggle',
+    (event) => {
+      const details = event.target;
+      if (details.matches('details.delete') && details.open) details.querySelector('button[type=submit]').focus();
+    },
+    true,
+  );
+
+  fileList.addEventListener('keydown', (event) => {
+    const details = event.target.closest('details.delete[open]');
+    if (event.key === 'Escape' && details) closeConfirmation(details);
+  });
+
+  fileList.addEventListener('submit', async (event) => {
+    const deleteForm = event.target.closest('form.delete-form');
+    if (!deleteForm) return;
+    event.preventDefault();
+    const row = deleteForm.closest('li.file');
+    const name = row.querySelector('.file-name').textContent;
+    const response = await fetch(deleteForm.action, {
+      method: 'POST',
+      headers: { Accept: 'application/json', 'X-CSRF-Token': csrfToken },
+    }).catch(() => null);
+    if (response && (response.ok || response.status === 404)) {
+      removeFileRow(row); // 404: someone else deleted it first; it is gone either way
+      announce(`${name} deleted.`);
+    } else {
+      const answer = response && parseJson(await response.text());
+      const reason = (answer && answer.error) || 'The server could not be reached.';
+      showFileError(row, `Not deleted: ${reason}`);
+      announce(`${name} was not deleted: ${reason}`);
+    }
+  });
+
+  function showFileError(row, text) {
+    const note = row.querySelector('.file-error') || row.appendChild(el('p', { className: 'file-error' }));
+    note.textContent = text;
+  }
+
+  function removeFileRow(row) {
+    // Keep keyboard users in the list: focus moves to the next row's delete.
+    const next = row.nextElementSibling || row.previousElementSibling;
+    row.remove();
+    noFiles.hidden = fileList.children.length > 0;
+    (next ? next.querySelector('summary') : input).focus();
+  }
+
+  // -------------------------------------------------- chooser, drop, submit
+
+  input.addEventListener('change', () => {
+    addFiles([...input.files]);
+    input.value = ''; // lets the same file be chosen again
+  });
+
+  // The form's own submit button is for pages without script; here choosing
+  // files already starts their uploads.
+  form.querySelector('button[type=submit]').hidden = true;
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    addFiles([...input.files]);
+    input.value = '';
+  });
+
+  const carriesFiles = (event) => event.dataTransfer && [...event.dataTransfer.types].includes('Files');
+  let dragDepth = 0; // dragenter/dragleave fire for every child element crossed
+
+  dropzone.addEventListener('dragenter', (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    dragDepth += 1;
+    dropzone.classList.add('dragging');
+  });
+  dropzone.addEventListener('dragleave', () => {
+    dragDepth = Math.max(0, dragDepth - 1);
+    if (dragDepth === 0) dropzone.classList.remove('dragging');
+  });
+  dropzone.addEventListener('dragover', (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault(); // this is what makes the zone a drop target
+    event.dataTransfer.dropEffect = 'copy';
+  });
+  dropzone.addEventListener('drop', (event) => {
+    event.preventDefault();
+    dragDepth = 0;
+    dropzone.classList.remove('dragging');
+    addFiles([...event.dataTransfer.files]);
+  });
+
+  // A file dropped beside the zone would make the browser open it in place
+  // of this page, abandoning the uploads: refuse drops everywhere else.
+  for (const type of ['dragover', 'drop']) {
+    window.addEventListener(type, (event) => {
+      if (dropzone.contains(event.target) || !carriesFiles(event)) return;
+      event.preventDefault();
+      event.dataTransfer.dropEffect = 'none';
+    });
+  }
+
+  // Leaving the page would abort the uploads in flight: ask first.
+  window.addEventListener('beforeunload', (event) => {
+    if (sending || waiting.length) event.preventDefault();
+  });
+
+  for (const details of fileList.querySelectorAll('details.delete')) addKeepButton(details);
+  document.documentElement.classList.add('js');
+})();

@@ -6,21 +6,22 @@
 <p class="notice notice-error" role="alert">${error}</p>
 % endif
 
-<form id="upload-form" class="upload" action="${request.route_path('files')}" method="post"
+<form id="upload-form" class="upload-form" action="${request.route_path('files')}" method="post"
       enctype="multipart/form-data" accept-charset="utf-8"
       data-max-size="${max_size}" data-max-size-text="${max_size_text}"
       data-max-files="${max_files}" data-allowed-extensions="${allowed_extensions}">
   <input type="hidden" name="csrf_token" value="${csrf_token}">
   <div id="dropzone" class="dropzone">
-    <label for="file-input">Choose files to upload</label>
+    <label for="file-input" class="dropzone-label">Choose files to upload</label>
     <input id="file-input" type="file" name="file" multiple accept="${accept}" aria-describedby="limits">
-    <p class="hint">or drop them here</p>
+    <p class="hint">or drop them in this box</p>
     <p id="limits" class="limits">Up to ${max_size_text} per upload${f"; allowed: {allowed_extensions}" if allowed_extensions else ""}.</p>
   </div>
-  <button type="submit">Upload</button>
+  <button type="submit" class="primary">Upload</button>
 </form>
 
-<ul id="upload-queue" class="queue" aria-label="Uploads in progress"></ul>
+<p id="upload-status" class="visually-hidden" role="status" aria-live="polite"></p>
+<ul id="upload-queue" class="queue" aria-label="Uploads"></ul>
 
 <section class="stored" aria-labelledby="files-heading">
   <h2 id="files-heading">Stored files</h2>
@@ -30,8 +31,8 @@
     <li class="file" data-id="${file['id']}" data-sha256="${file['sha256']}">
       <div class="file-main">
         <a class="file-name" href="${file['url']}" download>${file['filename']}</a>
-        <span class="file-size">${file['size_text']}</span>
-        <time class="file-time" datetime="${file['created']}">${file['created_text']}</time>
+        <span class="file-meta"><span class="file-size">${file['size_text']}</span> <time class="file-time" datetime="${file['created']}">${file['created_text']}</time></span>
+        <code class="file-sha256" title="SHA-256">${file['sha256']}</code>
       </div>
       % if file['preview'] == 'audio':
       <audio class="preview" controls preload="metadata" src="${file['url']}" aria-label="Play ${file['filename']}"></audio>
@@ -40,10 +41,13 @@
       % elif file['preview'] == 'video':
       <video class="preview" controls preload="metadata" src="${file['url']}" aria-label="Play ${file['filename']}"></video>
       % endif
-      <form class="delete-form" method="post" action="${file['delete_url']}">
-        <input type="hidden" name="csrf_token" value="${csrf_token}">
-        <button type="submit" class="delete" aria-label="Delete ${file['filename']}">Delete</button>
-      </form>
+      <details class="delete">
+        <summary>Delete<span class="visually-hidden"> ${file['filename']}</span></summary>
+        <form class="delete-form" method="post" action="${file['delete_url']}">
+          <input type="hidden" name="csrf_token" value="${csrf_token}">
+          <button type="submit" class="danger">Confirm delete<span class="visually-hidden"> ${file['filename']}</span></button>
+        </form>
+      </details>
     </li>
     % endfor
   </ul>
