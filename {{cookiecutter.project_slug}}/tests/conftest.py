@@ -4,10 +4,13 @@ Every test gets its own ``storage_path`` and ``temp_path`` under pytest's
 ``tmp_path``, so tests can assert exactly what was (and was not) written.
 """
 
+import queue
 import re
+import subprocess
+import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +19,7 @@ import pytest
 import requests
 import waitress
 import webtest
+from waitress import wasyncore
 
 from {{ cookiecutter.project_slug }} import main
 
@@ -102,3 +106,110 @@ def live_server(app: object, storage_path: Path, temp_path: Path) -> Iterator[Li
     finally:
         server.close()
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def make_live_server(
+    app_settings: dict[str, str], storage_path: Path, temp_path: Path
+) -> Iterator[Callable[..., LiveServer]]:
+    """Start the app under real waitress with some ``uploads.*`` settings changed.
+
+    ``make_live_server(max_size="64KB")`` returns a :class:`LiveServer`; every
+    server started is stopped at the end of the test.
+    """
+    servers: list[tuple[object, threading.Thread]] = []
+    saved = tempfile.tempdir
+
+    def make(**overrides: str) -> LiveServer:
+        settings = {**app_settings, **{f"uploads.{name}": value for name, value in overrides.items()}}
+        app = main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **settings)
+        server = waitress.create_server(app, host="127.0.0.1", port=0, **server_options())
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        return LiveServer(f"http://127.0.0.1:{server.effective_port}", storage_path, temp_path)
+
+    try:
+        yield make
+    finally:
+        for server, thread in servers:
+            stop_waitress(server)
+            thread.join(timeout=10)
+        tempfile.tempdir = saved
+
+
+def stop_waitress(server: object) -> None:
+    """Stop a waitress server at once, open keep-alive connections included.
+
+    ``server.close()`` alone leaves the event loop polling until its
+    one-second timeout, and forever while a client keeps a connection open.
+    A thunk pulled through the trigger runs in the loop's own thread: it
+    closes every socket, the loop finds nothing left to watch, and returns.
+    """
+    server.task_dispatcher.shutdown()
+    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+
+
+@dataclass
+class PserveServer:
+    """The project started by the real ``pserve`` command in a child process."""
+
+    url: str
+    process: subprocess.Popen
+    log: list[str]
+
+
+@pytest.fixture
+def pserve(storage_path: Path, temp_path: Path, tmp_path: Path) -> Iterator[Callable[..., PserveServer]]:
+    """Start ``pserve`` on a copy of testing.ini whose paths are under ``tmp_path``.
+
+    ``pserve(chunk_size="1KB")`` starts a server (``uploads.*`` settings may
+    be changed) and waits for waitress's "Serving on" line to learn its
+    port. Call it again after killing one to restart on the same
+    directories, as an operator would after a crash. Every server still
+    running at the end of the test is killed.
+    """
+    processes: list[subprocess.Popen] = []
+
+    def start(**overrides: str) -> PserveServer:
+        settings = {"storage_path": str(storage_path), "temp_path": str(temp_path), **overrides}
+        text = TESTING_INI.read_text(encoding="utf-8")
+        for name, value in settings.items():
+            text = re.sub(rf"(?m)^uploads\.{name} *=.*$", lambda _, n=name, v=value: f"uploads.{n} = {v}", text)
+        text = re.sub(r"(?m)^listen *=.*$", "listen = 127.0.0.1:0", text)
+        ini = tmp_path / f"pserve-{len(processes)}.ini"
+        ini.write_text(text, encoding="utf-8")
+        process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("pserve")), str(ini)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        processes.append(process)
+        log: list[str] = []
+        serving: queue.Queue[str] = queue.Queue()
+
+        def drain() -> None:  # keep reading, or a chatty server would block on a full pipe
+            for line in process.stderr:
+                log.append(line)
+                if match := re.search(r"Serving on (http://127\.0\.0\.1:\d+)", line):
+                    serving.put(match.group(1))
+            serving.put("")
+
+        threading.Thread(target=drain, daemon=True).start()
+        try:
+            url = serving.get(timeout=60)
+        except queue.Empty:
+            url = ""
+        if not url:
+            process.kill()
+            raise RuntimeError("pserve did not start:\n" + "".join(log))
+        return PserveServer(url, process, log)
+
+    try:
+        yield start
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=30)

@@ -62,7 +62,9 @@ def test_stage_writes_into_temp_path_and_is_not_visible(store: LocalStorage) -> 
 
 def test_stage_records_size_and_sha256_of_the_bytes(store: LocalStorage) -> None:
     data = os.urandom(250_000)
-    staged = store.stage(iter([data[:100_000], data[100_000:]]), filename="x", original_filename="x", content_type="t/t")
+    staged = store.stage(
+        iter([data[:100_000], data[100_000:]]), filename="x", original_filename="x", content_type="t/t"
+    )
     assert staged.info.size == len(data)
     assert staged.info.sha256 == hashlib.sha256(data).hexdigest()
 
@@ -396,3 +398,36 @@ def test_failed_cross_device_copy_leaves_nothing_behind(store: LocalStorage, mon
         put(store, b"doomed")
     assert entries(store.storage_path) == []
     assert entries(store.temp_path) == []
+
+
+# -- fsync -------------------------------------------------------------------------
+
+
+def fsynced_paths(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    synced: list[Path] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(Path(os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    return synced
+
+
+def test_fsync_true_syncs_data_metadata_and_the_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    storage = LocalStorage(tmp_path / "s", tmp_path / "t", fsync=True)
+    storage.recover()
+    synced = fsynced_paths(monkeypatch)
+    put(storage, b"durable")
+    assert storage.storage_path in synced
+    assert len([path for path in synced if path.parent == storage.temp_path]) == 2  # data, then metadata
+
+
+def test_fsync_false_never_syncs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    storage = LocalStorage(tmp_path / "s", tmp_path / "t", fsync=False)
+    storage.recover()
+    synced = fsynced_paths(monkeypatch)
+    info = put(storage, b"fast")
+    storage.delete(info.id)
+    assert synced == []

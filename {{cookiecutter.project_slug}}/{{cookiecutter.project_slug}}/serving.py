@@ -18,6 +18,7 @@ from urllib.parse import quote
 from pyramid.request import Request
 from pyramid.response import Response
 
+from .sanitizer import secure_filename
 from .security import FILE_POLICY
 from .sniffing import served_type
 from .storage import StoredFile
@@ -55,7 +56,7 @@ class FileIter:
 def file_response(request: Request, info: StoredFile, file: BinaryIO) -> Response:
     """The response for ``GET /files/{id}``: the bytes as an inert attachment."""
     wrapper = request.environ.get("wsgi.file_wrapper")
-    whole = request.range is None and wrapper is not None
+    whole = _requested_range(request) is None and wrapper is not None
     app_iter = wrapper(file, BLOCK_SIZE) if whole else FileIter(file)
     response = Response(
         app_iter=app_iter,
@@ -74,15 +75,45 @@ def file_response(request: Request, info: StoredFile, file: BinaryIO) -> Respons
     return response
 
 
+def _requested_range(request: Request) -> object | None:
+    """The request's ``Range``, or ``None`` when there is none or it cannot be parsed.
+
+    WebOb raises ``ValueError`` on some malformed values (``bytes=--1``),
+    here and again when it answers the conditional response. RFC 9110 lets a
+    server ignore a Range it does not understand, so the header is dropped
+    from the request and the whole file is sent, rather than a 500.
+    """
+    try:
+        return request.range
+    except ValueError:
+        request.environ.pop("HTTP_RANGE", None)
+        return None
+
+
 def content_disposition(filename: str) -> str:
     """``attachment`` with an ASCII ``filename=`` and the real name in ``filename*``.
 
     RFC 6266: clients that understand ``filename*`` (all current browsers)
     use the UTF-8 name; older ones fall back to the ASCII approximation.
+
+    The approximation is sanitized again, stem and extension apart: folding
+    to ASCII turns the fullwidth full stop, solidus and letters (U+FF0E,
+    U+FF0F, U+FF23...) of a harmless name into ``.``, ``/`` and ``CON``, and
+    a stem with no ASCII at all (``音乐.mp3``) would leave a hidden ``.mp3``;
+    that one becomes ``download.mp3``.
     """
-    ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
-    ascii_name = "".join(char if char.isprintable() and char not in '"\\%' else "_" for char in ascii_name)
-    if not ascii_name.strip("._ "):
-        ascii_name = "download" + (filename[filename.rfind(".") :] if "." in filename else "")
-        ascii_name = ascii_name.encode("ascii", "replace").decode("ascii").replace("?", "_")
+    filename = secure_filename(filename)  # idempotent; metadata is data on disk, not a promise
+    stem, dot, extension = filename.rpartition(".")
+    if not dot:
+        stem, extension = extension, ""
+    ascii_stem, ascii_extension = _ascii(stem), _ascii(extension)
+    if not ascii_stem.strip("._- "):
+        ascii_stem = "download"
+    ascii_name = secure_filename(ascii_stem + ("." + ascii_extension if ascii_extension else ""))
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def _ascii(text: str) -> str:
+    """``text`` without accents or non-ASCII characters; ``%`` (some clients decode it) and slashes made ``_``."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return "".join(char if char.isprintable() and char not in "%/\\" else "_" for char in folded)

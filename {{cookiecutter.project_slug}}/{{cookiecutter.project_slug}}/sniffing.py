@@ -30,6 +30,7 @@ _ACTIVE_TYPES = frozenset(
         "application/ecmascript",
         "text/ecmascript",
         "application/wasm",
+        "application/x-shockwave-flash",
     }
 )
 

@@ -178,13 +178,20 @@ class LocalStorage:
         data = self.storage_path / info.id
         with _disk_errors():
             self._install(staged.temp_path, data)
+            installed = [data]
             try:
-                self._install(self._write_metadata(info), data.with_name(info.id + ".json"))
+                metadata = data.with_name(info.id + ".json")
+                self._install(self._write_metadata(info), metadata)
+                installed.append(metadata)
+                if self.fsync:
+                    _fsync_directory(self.storage_path)
             except BaseException:
-                data.unlink(missing_ok=True)
+                # The client will hear that storing failed, so no trace of the
+                # file may stay, even once it was visible. Metadata goes first:
+                # from that instant the file is no longer listed.
+                for path in reversed(installed):
+                    path.unlink(missing_ok=True)
                 raise
-            if self.fsync:
-                _fsync_directory(self.storage_path)
         return info
 
     def discard(self, staged: StagedFile) -> None:

@@ -29,16 +29,17 @@ def upload(request: Request) -> Response:
     return HTTPSeeOther(request.route_path("home", _query={"stored": ",".join(info.id for info in stored)}))
 
 
-@view_config(route_name="files", request_method="GET", accept="application/json", renderer="json")
-def list_files(request: Request) -> dict[str, object]:
-    """Every stored file, newest first."""
-    return {"files": [file_json(request, info) for info in request.storage.list()]}
-
-
 @view_config(route_name="files", request_method="GET")
-def list_page(request: Request) -> Response:
-    """People asking for ``/files`` get the page that lists them."""
-    return HTTPSeeOther(request.route_path("home"))
+def list_files(request: Request) -> Response:
+    """Every stored file, newest first; people asking for ``/files`` get the page that lists them.
+
+    One view deciding with :func:`wants_json`, not two views with an
+    ``accept`` predicate: a browser's ``Accept`` ends in ``*/*``, which
+    such a predicate counts as asking for JSON.
+    """
+    if not wants_json(request):
+        return HTTPSeeOther(request.route_path("home"))
+    return Response(json_body={"files": [file_json(request, info) for info in request.storage.list()]})
 
 
 @view_config(route_name="file", request_method=("GET", "HEAD"))

@@ -1,0 +1,437 @@
+"""The upload page as people use it, in real headless Chromium.
+
+Playwright drives Chromium (``/usr/bin/chromium``, or the path in
+``$CHROMIUM``; nothing is downloaded) against the application served by
+waitress on a loopback port (the ``live_server`` fixture). Each test gets a
+fresh browser context, so cookies and the CSRF token never leak between
+tests, and its own ``storage_path`` and ``temp_path`` to check on disk.
+
+A screenshot of the page after a successful upload is saved to
+``$ARTIFACTS_DIR``, or to ``test-artifacts/`` in the project.
+"""
+
+import hashlib
+import os
+import re
+import shutil
+import struct
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from .conftest import PROJECT, LiveServer, stored_files
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TEMPLATE_LANGUAGE = "{{ cookiecutter.template_language }}"
+ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR") or PROJECT / "test-artifacts")
+
+
+# ------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One Chromium for the module; tests get their own contexts."""
+    executable = shutil.which(CHROMIUM)
+    if executable is None:
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM!r}: the browser tests need it. Install it "
+            "(`make system-deps`, or `apt-get install chromium`) or set CHROMIUM to its path.",
+            pytrace=False,
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[..., Page]]:
+    """``open_page(server, **context_options)``: a new context's page, on ``/``.
+
+    A script error on any page fails the test that caused it.
+    """
+    errors: list[str] = []
+
+    def open_page(server: LiveServer, **options: object) -> Page:
+        context = browser.new_context(base_url=server.url, **options)
+        context.set_default_timeout(10_000)
+        # Finalizers run last-in first-out: this one runs before the server's
+        # teardown, which would otherwise wait on the browser's open connections.
+        request.node.addfinalizer(context.close)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto("/")
+        return page
+
+    yield open_page
+    assert errors == [], f"script errors in the page: {errors}"
+
+
+@pytest.fixture
+def page(open_page: Callable[..., Page], live_server: LiveServer) -> Page:
+    """The upload page, with JavaScript, on an empty server."""
+    return open_page(live_server)
+
+
+@pytest.fixture
+def small_limit_server(app_settings: dict[str, str], request: pytest.FixtureRequest) -> LiveServer:
+    """A server whose ``uploads.max_size`` is 1 MiB."""
+    app_settings["uploads.max_size"] = "1MB"
+    return request.getfixturevalue("live_server")
+
+
+@pytest.fixture
+def picky_server(app_settings: dict[str, str], request: pytest.FixtureRequest) -> LiveServer:
+    """A server that accepts only .mp3 and .png files, and only sniffed PNG images."""
+    app_settings["uploads.allowed_extensions"] = "mp3 png"
+    app_settings["uploads.allowed_types"] = "image/png audio/mpeg"
+    return request.getfixturevalue("live_server")
+
+
+# ------------------------------------------------------------------- helpers
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_files(directory: Path, files: dict[str, bytes]) -> list[Path]:
+    paths = []
+    for name, data in files.items():
+        path = directory / name
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
+
+
+def png_image(width: int, height: int) -> bytes:
+    """A valid RGB PNG of one colour."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x22\x88\xdd" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def mp3_silence(frames: int = 40) -> bytes:
+    """About a second of MPEG-1 Layer III: 128 kbit/s, 44.1 kHz frames of silence."""
+    header = bytes([0xFF, 0xFB, 0x90, 0x00])  # frame sync, MPEG-1 layer III, 128k, 44.1k
+    frame_length = 144 * 128_000 // 44_100  # 417 bytes, header included
+    return (header + bytes(frame_length - len(header))) * frames
+
+
+def store(server: LiveServer, name: str, data: bytes) -> dict[str, object]:
+    """Upload through the JSON API (not the page), for tests that need stored files."""
+    response = server.client().post(
+        server.url + "/files", files={"file": (name, data)}, headers={"Accept": "application/json"}, timeout=10
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["files"][0]
+
+
+def data_files(server: LiveServer) -> list[Path]:
+    """The stored files' data (not their ``.json`` metadata)."""
+    return [path for path in stored_files(server.storage_path) if path.suffix != ".json"]
+
+
+def upload_row(page: Page, name: str):
+    return page.locator("#upload-queue li.upload").filter(has=page.locator(".upload-name", has_text=name))
+
+
+def file_row(page: Page, name: str):
+    return page.locator("#file-list li.file").filter(has=page.get_by_role("link", name=name, exact=True))
+
+
+def choose_generated_file(page: Page, name: str, size: int) -> None:
+    """Choose a file made in the page (big ones cost nothing to send to the browser)."""
+    page.evaluate(
+        """([name, size]) => {
+            const input = document.getElementById('file-input');
+            const chosen = new DataTransfer();
+            chosen.items.add(new File([new Uint8Array(size)], name));
+            input.files = chosen.files;
+            input.dispatchEvent(new Event('change', { bubbles: true }));
+        }""",
+        [name, size],
+    )
+
+
+def throttle_uploads(page: Page, bytes_per_second: int) -> None:
+    """Make the browser send request bodies at most this fast (Chromium DevTools)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": bytes_per_second},
+    )
+
+
+def count_upload_requests(page: Page) -> list[str]:
+    """A list that fills with the URL of every POST the page sends to /files."""
+    sent: list[str] = []
+    page.on("request", lambda request: request.method == "POST" and sent.append(request.url))
+    return sent
+
+
+# --------------------------------------------------------------------- tests
+
+
+def test_page_loads_its_script_and_style_without_csp_violations(open_page, live_server):
+    violations: list[str] = []
+    page = open_page(live_server)
+    page.on("console", lambda message: "Content Security Policy" in message.text and violations.append(message.text))
+    page.reload()
+    expect(page.locator("html")).to_have_class("js")  # upload.js ran
+    assert page.locator("#dropzone").evaluate("zone => getComputedStyle(zone).borderStyle") == "dashed"
+    assert violations == []
+
+
+def test_several_chosen_files_upload_to_100_percent_and_show_their_sha256(page, live_server, tmp_path):
+    files = {"one.txt": b"first file\n", "two.bin": os.urandom(700_000), "three.bin": os.urandom(3_000_000)}
+    page.locator("#file-input").set_input_files(write_files(tmp_path, files))
+
+    for name, data in files.items():
+        row = upload_row(page, name)
+        expect(row).to_have_attribute("data-state", "done")
+        expect(page.get_by_role("progressbar", name=f"Upload of {name}")).to_have_js_property("value", 100)
+        expect(row.locator(".upload-percent")).to_have_text("100%")
+        expect(row.locator(".upload-sent")).to_contain_text("sent")  # written by progress events only
+        expect(row.locator(".upload-sha256")).to_have_text(sha256(data))
+    assert sorted(sha256(path.read_bytes()) for path in data_files(live_server)) == sorted(map(sha256, files.values()))
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"upload-page-{TEMPLATE_LANGUAGE}.png", full_page=True)
+
+
+def test_a_dropped_file_is_uploaded(page):
+    page.evaluate(
+        """() => {
+            const zone = document.getElementById('dropzone');
+            const dataTransfer = new DataTransfer();
+            dataTransfer.items.add(new File(['dropped bytes'], 'dropped.txt', { type: 'text/plain' }));
+            for (const type of ['dragenter', 'dragover', 'drop']) {
+                zone.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer }));
+            }
+        }"""
+    )
+    row = upload_row(page, "dropped.txt")
+    expect(row).to_have_attribute("data-state", "done")
+    expect(row.locator(".upload-sha256")).to_have_text(sha256(b"dropped bytes"))
+
+
+def test_the_drop_zone_highlights_while_files_are_dragged_over_it(page):
+    page.evaluate(
+        """() => {
+            const dataTransfer = new DataTransfer();
+            dataTransfer.items.add(new File(['x'], 'x.txt'));
+            document.getElementById('dropzone').dispatchEvent(
+                new DragEvent('dragenter', { bubbles: true, cancelable: true, dataTransfer }));
+        }"""
+    )
+    expect(page.locator("#dropzone")).to_have_class("dropzone dragging")
+
+
+def test_a_slow_upload_shows_bytes_sent_speed_and_time_left(page):
+    throttle_uploads(page, 2_000_000)
+    choose_generated_file(page, "slow.bin", 12_000_000)
+    row = upload_row(page, "slow.bin")
+    expect(row.locator(".upload-sent")).to_have_text(re.compile(r"^[\d.]+ (bytes|KiB|MiB) of 11\.4 MiB sent$"))
+    expect(row.locator(".upload-speed")).to_have_text(re.compile(r"^[\d.]+ (KiB|MiB)/s$"))
+    expect(row.locator(".upload-eta")).to_have_text(re.compile(r"^\d+ s left$"))
+    row.get_by_role("button", name="Cancel slow.bin").click()
+
+
+def test_cancelling_an_upload_midway_keeps_nothing_on_the_server(page, live_server):
+    throttle_uploads(page, 4_000_000)
+    choose_generated_file(page, "big.bin", 40_000_000)
+    row = upload_row(page, "big.bin")
+    bar = page.get_by_role("progressbar", name="Upload of big.bin")
+    page.wait_for_function("bar => bar.value >= 5", arg=bar.element_handle())
+    row.get_by_role("button", name="Cancel big.bin").click()
+
+    expect(row).to_have_attribute("data-state", "cancelled")
+    expect(row.locator(".upload-message")).to_have_text("Cancelled; nothing was stored.")
+    assert bar.evaluate("bar => bar.value") < 100
+    page.wait_for_timeout(500)  # give the server time to see the connection close
+    assert stored_files(live_server.storage_path) == []
+    assert list(live_server.temp_path.iterdir()) == []
+
+
+def test_a_file_over_the_size_limit_is_refused_before_a_byte_is_sent(open_page, small_limit_server, tmp_path):
+    page = open_page(small_limit_server)
+    uploads = count_upload_requests(page)
+    page.locator("#file-input").set_input_files(write_files(tmp_path, {"huge.bin": bytes(1_500_000)}))
+
+    row = upload_row(page, "huge.bin")
+    expect(row).to_have_attribute("data-state", "refused")
+    expect(row.locator(".upload-message")).to_have_text("Too large: 1.4 MiB, and the limit is 1 MiB per upload.")
+    assert uploads == []
+
+
+def test_a_file_that_fits_the_limit_only_without_its_form_envelope_is_refused(open_page, small_limit_server, tmp_path):
+    page = open_page(small_limit_server)
+    uploads = count_upload_requests(page)
+    page.locator("#file-input").set_input_files(write_files(tmp_path, {"exact.bin": bytes(1024 * 1024)}))
+
+    row = upload_row(page, "exact.bin")
+    expect(row).to_have_attribute("data-state", "refused")
+    expect(row.locator(".upload-message")).to_contain_text("the limit of 1 MiB per upload includes about")
+    assert uploads == []
+
+
+def test_a_file_with_an_extension_not_allowed_is_refused_before_a_byte_is_sent(open_page, picky_server, tmp_path):
+    page = open_page(picky_server)
+    uploads = count_upload_requests(page)
+    page.locator("#file-input").set_input_files(write_files(tmp_path, {"notes.txt": b"hello"}))
+
+    row = upload_row(page, "notes.txt")
+    expect(row).to_have_attribute("data-state", "refused")
+    expect(row.locator(".upload-message")).to_have_text(".txt files are not accepted; allowed: mp3, png.")
+    assert uploads == []
+
+
+def test_the_servers_refusal_shows_on_the_files_row(open_page, picky_server, tmp_path):
+    page = open_page(picky_server)  # .png is allowed, but the bytes are not a PNG image
+    page.locator("#file-input").set_input_files(write_files(tmp_path, {"fake.png": b"not an image"}))
+
+    row = upload_row(page, "fake.png")
+    expect(row).to_have_attribute("data-state", "failed")
+    expect(row.locator(".upload-message")).to_contain_text(
+        "png is application/octet-stream, which is not accepted; allowed: image/png, audio/mpeg."
+    )
+    assert data_files(picky_server) == []
+
+
+def test_without_javascript_the_form_stores_the_files_and_says_so(open_page, live_server, tmp_path):
+    page = open_page(live_server, java_script_enabled=False)
+    files = write_files(tmp_path, {"a.txt": b"alpha", "b.txt": b"bravo"})
+    page.locator("#file-input").set_input_files(files)
+    page.get_by_role("button", name="Upload", exact=True).click()
+
+    expect(page).to_have_url(re.compile(r"/\?stored="))
+    expect(page.locator(".notice-ok")).to_have_text("Stored 2 files: a.txt, b.txt")
+    expect(file_row(page, "a.txt")).to_have_attribute("data-sha256", sha256(b"alpha"))
+    expect(file_row(page, "b.txt")).to_have_attribute("data-sha256", sha256(b"bravo"))
+
+
+def test_without_javascript_a_refused_upload_shows_the_reason(open_page, small_limit_server, tmp_path):
+    page = open_page(small_limit_server, java_script_enabled=False)
+    page.locator("#file-input").set_input_files(write_files(tmp_path, {"huge.bin": bytes(1_500_000)}))
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Upload", exact=True).click()
+
+    assert navigation.value.status == 413
+    expect(page.get_by_role("alert")).to_have_text("The upload is larger than the limit of 1 MiB (uploads.max_size).")
+    expect(page.locator("#file-input")).to_be_visible()  # ready to try again
+    assert data_files(small_limit_server) == []
+
+
+def test_delete_asks_for_confirmation_then_removes_the_row_and_the_file(page, live_server):
+    store(live_server, "keep.txt", b"keep")
+    store(live_server, "doomed.txt", b"doomed")
+    page.reload()
+
+    file_row(page, "doomed.txt").locator("summary").click()
+    confirm = page.get_by_role("button", name="Confirm delete doomed.txt")
+    expect(confirm).to_be_focused()
+    assert len(data_files(live_server)) == 2  # asking is not deleting
+    confirm.click()
+
+    expect(file_row(page, "doomed.txt")).to_have_count(0)
+    expect(page.locator("#upload-status")).to_have_text("doomed.txt deleted.")
+    assert [path.read_bytes() for path in data_files(live_server)] == [b"keep"]
+
+
+def test_keep_closes_the_delete_confirmation_and_keeps_the_file(page, live_server):
+    store(live_server, "precious.txt", b"precious")
+    page.reload()
+
+    row = file_row(page, "precious.txt")
+    row.locator("summary").click()
+    row.get_by_role("button", name="Keep").click()
+
+    expect(row.get_by_role("button", name="Confirm delete precious.txt")).to_be_hidden()
+    expect(row.locator("summary")).to_be_focused()
+    assert len(data_files(live_server)) == 1
+
+
+def test_stored_audio_gets_a_player_and_an_image_a_thumbnail(page, live_server):
+    song = store(live_server, "song.mp3", mp3_silence())
+    picture = store(live_server, "picture.png", png_image(24, 16))
+    page.reload()
+
+    player = file_row(page, "song.mp3").locator("audio[controls]")
+    expect(player).to_have_attribute("src", f"/files/{song['id']}")
+    page.wait_for_function("audio => audio.duration > 0", arg=player.element_handle())  # metadata was loaded
+    thumbnail = file_row(page, "picture.png").get_by_role("img", name="picture.png")
+    expect(thumbnail).to_have_attribute("src", f"/files/{picture['id']}")
+    page.wait_for_function("img => img.complete && img.naturalWidth === 24", arg=thumbnail.element_handle())
+
+
+def test_uploaded_files_join_the_top_of_the_list_with_player_and_thumbnail(page, live_server, tmp_path):
+    store(live_server, "older.txt", b"older")
+    page.reload()
+    page.evaluate("window.notReloaded = true")
+    page.locator("#file-input").set_input_files(
+        write_files(tmp_path, {"tune.mp3": mp3_silence(), "photo.png": png_image(8, 8)})
+    )
+
+    expect(upload_row(page, "tune.mp3")).to_have_attribute("data-state", "done")
+    expect(upload_row(page, "photo.png")).to_have_attribute("data-state", "done")
+    names = page.locator("#file-list .file-name")
+    expect(names).to_have_count(3)
+    expect(names.last).to_have_text("older.txt")
+    expect(file_row(page, "tune.mp3").locator("audio[controls]")).to_have_count(1)
+    thumbnail = file_row(page, "photo.png").get_by_role("img", name="photo.png")
+    page.wait_for_function("img => img.complete && img.naturalWidth === 8", arg=thumbnail.element_handle())
+    assert page.evaluate("window.notReloaded") is True
+
+
+def test_the_keyboard_reaches_and_operates_the_file_chooser(page, tmp_path):
+    for _ in range(3):  # the title link, then the chooser
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "file-input":
+            break
+    expect(page.locator("#file-input")).to_be_focused()
+
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")
+    chooser.value.set_files(write_files(tmp_path, {"typed.txt": b"by keyboard"}))
+    expect(upload_row(page, "typed.txt")).to_have_attribute("data-state", "done")
+
+
+def test_upload_progress_is_announced_in_a_live_region(page, tmp_path):
+    page.locator("#file-input").set_input_files(write_files(tmp_path, {"heard.txt": b"hello"}))
+
+    status = page.locator("#upload-status")
+    expect(status).to_have_attribute("aria-live", "polite")
+    expect(status).to_have_text("heard.txt stored.")
+
+
+def test_nothing_overflows_horizontally_at_phone_width(open_page, live_server, tmp_path):
+    long_name = "a-very-long-file-name-without-any-spaces-" * 4 + ".png"
+    store(live_server, long_name, png_image(8, 8))
+    store(live_server, "song.mp3", mp3_silence())
+    page = open_page(live_server, viewport={"width": 360, "height": 740})
+    page.locator("#file-input").set_input_files(write_files(tmp_path, {long_name.replace("png", "txt"): b"x"}))
+    expect(page.locator("#upload-queue li[data-state=done]")).to_have_count(1)
+
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow == 0
