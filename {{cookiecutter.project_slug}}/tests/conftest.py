@@ -179,8 +179,10 @@ def pserve(storage_path: Path, temp_path: Path, tmp_path: Path) -> Iterator[Call
         text = re.sub(r"(?m)^listen *=.*$", "listen = 127.0.0.1:0", text)
         ini = tmp_path / f"pserve-{len(processes)}.ini"
         ini.write_text(text, encoding="utf-8")
+        pserve_script = Path(sys.executable).with_name("pserve")
+        command = [str(pserve_script)] if pserve_script.exists() else [sys.executable, "-m", "pyramid.scripts.pserve"]
         process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("pserve")), str(ini)],
+            [*command, str(ini)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -213,3 +215,17 @@ def pserve(storage_path: Path, temp_path: Path, tmp_path: Path) -> Iterator[Call
             if process.poll() is None:
                 process.kill()
             process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_template_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Let Chameleon compile each page template once per test run, not once per app.
+
+    Every test builds its own app, and Chameleon (unlike Jinja2 and Mako)
+    recompiles a template for every new app unless ``CHAMELEON_CACHE`` names
+    a directory when it is first imported, which is at the first ``main()``.
+    The other template languages ignore the variable.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CHAMELEON_CACHE", str(tmp_path_factory.mktemp("chameleon-cache")))
+        yield

@@ -8,7 +8,10 @@ to real waitress; traversal attempts go over a raw socket so that no client
 library normalises the path first.
 """
 
+import builtins
 import hashlib
+import io
+import json
 import os
 import re
 from collections.abc import Callable
@@ -20,6 +23,7 @@ import requests
 
 from {{ cookiecutter.project_slug }}.serving import content_disposition
 from {{ cookiecutter.project_slug }}.sniffing import served_type
+from {{ cookiecutter.project_slug }}.storage import LocalStorage, NotFound
 
 from .bodies import body, content_type, everything_under, file_part, raw_request
 from .conftest import LiveServer
@@ -158,6 +162,7 @@ def test_audio_video_and_raster_images_keep_their_sniffed_type(
 ) -> None:
     info = upload(server, session, data, "upload.bin")  # the name says nothing: the bytes do
     assert info["content_type"] == media_type
+    assert json.loads((server.storage_path / (info["id"] + ".json")).read_text())["content_type"] == media_type
     assert download(server, info["id"]).headers["Content-Type"] == media_type
 
 
@@ -281,7 +286,7 @@ def test_traversal_attempt_is_404_and_reads_nothing_outside(
 ) -> None:
     request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
     response = raw_request(server.url, request, shutdown=False)
-    assert response.status in (400, 404)  # 400: waitress refuses some request lines itself
+    assert response.status == 404
     assert SECRET not in response.body
 
 
@@ -295,8 +300,34 @@ def test_traversal_attempt_to_delete_is_404_and_deletes_nothing(
         f"DELETE {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
         f"X-CSRF-Token: {token}\r\nCookie: csrf_token={cookie}\r\nContent-Length: 0\r\n\r\n"
     ).encode()
-    assert raw_request(server.url, request, shutdown=False).status in (400, 404)
+    assert raw_request(server.url, request, shutdown=False).status == 404
     assert all(place.read_bytes() == SECRET for place in secrets_around)
+
+
+@pytest.mark.parametrize(
+    "file_id", ["../secret.txt", "..", "A" * 32, "0" * 31, "0" * 33, "0" * 32 + "\n", "/etc/passwd"]
+)
+def test_invalid_id_is_refused_before_the_disk_is_touched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file_id: str
+) -> None:
+    store = LocalStorage(tmp_path / "uploads", tmp_path / "tmp")
+    store.recover()
+    touched: list[str] = []
+
+    def spy(real: Callable) -> Callable:
+        def call(path: object, *args: object, **kwargs: object) -> object:
+            touched.append(str(path))
+            return real(path, *args, **kwargs)
+
+        return call
+
+    for module, name in [(os, "stat"), (os, "lstat"), (os, "open"), (io, "open"), (builtins, "open")]:
+        monkeypatch.setattr(module, name, spy(getattr(module, name)))
+    for operation in (store.metadata, store.open, store.delete):
+        with pytest.raises(NotFound):
+            operation(file_id)
+    monkeypatch.undo()
+    assert touched == []
 
 
 def test_uppercase_hex_id_of_a_stored_file_is_404(server: LiveServer, session: requests.Session) -> None:
@@ -305,12 +336,12 @@ def test_uppercase_hex_id_of_a_stored_file_is_404(server: LiveServer, session: r
     assert download(server, file_id.upper()).status_code == 404
 
 
-@pytest.mark.parametrize("suffix", [".json", "%0a", "%00", "/", "%2f", " ", "%20"])
+@pytest.mark.parametrize("suffix", [".json", "%0a", "%00", "/", "%2f", "%20", "%2e"])
 def test_id_with_anything_after_it_is_404(server: LiveServer, session: requests.Session, suffix: str) -> None:
     file_id = upload(server, session, b"x", "a.bin")["id"]
     request = f"GET /files/{file_id}{suffix} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
     response = raw_request(server.url, request, shutdown=False)
-    assert response.status in (400, 404)
+    assert response.status == 404
     assert b'"sha256"' not in response.body  # in particular, never the metadata file
 
 

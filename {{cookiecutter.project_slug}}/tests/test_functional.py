@@ -434,9 +434,7 @@ def test_range_starting_past_the_end_is_not_satisfiable(testapp: webtest.TestApp
     assert response.headers["Content-Range"] == "bytes */1000"
 
 
-def test_large_range_in_the_middle_of_a_large_file(
-    testapp: webtest.TestApp, csrf_token: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_large_range_in_the_middle_of_a_large_file(testapp: webtest.TestApp, csrf_token: str) -> None:
     data = bytes(range(256)) * 12_000  # ~3 MB: several serving blocks
     info = upload_one(testapp, csrf_token, data, "big.bin")
     response = testapp.get(f"/files/{info['id']}", headers={"Range": "bytes=1048570-2097160"}, status=206)
@@ -556,8 +554,6 @@ def test_delete_of_an_unknown_id_is_404(testapp: webtest.TestApp, csrf_token: st
 
 
 # -- upload errors ------------------------------------------------------------------------------
-
-ErrorCase = Callable[[webtest.TestApp, str], webtest.TestResponse]
 
 
 def _no_token(testapp: webtest.TestApp, token: str, headers: dict) -> webtest.TestResponse:
@@ -730,9 +726,7 @@ def test_body_over_max_size_is_413_page_for_browsers(make_testapp: Callable) -> 
     assert "64 KiB" in response.text
 
 
-def test_declared_length_over_max_size_is_refused_before_reading_the_body(
-    app_settings: dict[str, str], make_testapp: Callable
-) -> None:
+def test_declared_length_over_max_size_is_refused_before_reading_the_body(make_testapp: Callable) -> None:
     testapp, token = make_testapp(max_size="64KB", chunk_size="4KB")
     content_type, body = _body_of_size(token, 100_000)
     stream = io.BytesIO(body)

@@ -10,20 +10,25 @@ them is ever answered with a 500.
 
 import hashlib
 import shutil
+import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import requests
+import waitress
+import webob
 import webtest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from {{ cookiecutter.project_slug }} import main
 from {{ cookiecutter.project_slug }}.multipart import MAX_HEADER_LINE_BYTES, MAX_HEADER_LINES
 from {{ cookiecutter.project_slug }}.uploads import MAX_FIELD_BYTES, MAX_FIELDS
 
 from .bodies import BOUNDARY, body, content_type, everything_under, field_part, file_part, part, raw_request
-from .conftest import LiveServer
+from .conftest import CSRF_INPUT, PROJECT, TESTING_INI, LiveServer, server_options, stop_waitress
 
 pytestmark = pytest.mark.server
 
@@ -54,7 +59,7 @@ def nothing_kept(server: LiveServer) -> bool:
     return everything_under(server.storage_path, server.temp_path) == []
 
 
-def raw_post(server: LiveServer, headers: str, payload: bytes = b"") -> bytes:
+def raw_post(headers: str, payload: bytes = b"") -> bytes:
     """An upload request written by hand: ``headers`` are extra header lines."""
     head = f"POST /files HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n{headers}\r\n"
     return head.encode("latin-1") + payload
@@ -72,6 +77,41 @@ def test_body_over_max_size_is_413_naming_the_setting_and_keeps_nothing(
     assert "uploads.max_size" in response.json()["error"]
     assert "256 KiB" in response.json()["error"]
     assert nothing_kept(server)
+
+
+def test_declared_length_over_the_limit_is_refused_by_waitress_before_the_body_is_sent(
+    app_settings: dict[str, str], storage_path: Path, temp_path: Path
+) -> None:
+    """With ``max_request_body_size`` equal to ``uploads.max_size`` (as the ini files keep them),
+    a too-large upload is answered from its headers alone: the client never has to send it."""
+    app = main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **{**app_settings, "uploads.max_size": "256KB"})
+    options = {**server_options(), "max_request_body_size": 256 * 1024}
+    server = waitress.create_server(app, host="127.0.0.1", port=0, **options)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        headers = f"Content-Type: {content_type()}\r\nContent-Length: {256 * 1024 + 1}\r\n"
+        request = raw_post(headers)  # the headers, and not one byte of the body
+        response = raw_request(f"http://127.0.0.1:{server.effective_port}", request, shutdown=False, timeout=10)
+    finally:
+        stop_waitress(server)
+        thread.join(timeout=10)
+    assert response.status == 413
+    assert everything_under(storage_path, temp_path) == []
+
+
+@pytest.mark.parametrize("length", ["-1", "abc", "\uff11\uff12", "\u00b2", "1_000", " 12"])
+def test_invalid_content_length_reaching_the_app_is_400_and_keeps_nothing(
+    app: object, storage_path: Path, temp_path: Path, length: str
+) -> None:
+    """Servers other than waitress might pass these on: the app refuses them itself."""
+    headers = {**JSON, "Content-Type": content_type()}
+    request = webob.Request.blank("/files", method="POST", body=body(file_part(b"x")), headers=headers)
+    request.environ["CONTENT_LENGTH"] = length
+    response = request.get_response(app)
+    assert response.status_int == 400
+    assert "Content-Length" in response.json["error"]
+    assert everything_under(storage_path, temp_path) == []
 
 
 def test_chunked_body_over_max_size_is_413_and_keeps_nothing(make_live_server: Callable[..., LiveServer]) -> None:
@@ -232,7 +272,7 @@ def test_body_with_no_file_part_at_all_is_400_no_file(server: LiveServer) -> Non
 @pytest.mark.parametrize("length", ["-1", "abc", "1e3", "+5", "0x10"])
 def test_invalid_content_length_is_400_and_keeps_nothing(server: LiveServer, length: str) -> None:
     payload = body(file_part(b"x"))
-    request = raw_post(server, f"Content-Type: {content_type()}\r\nContent-Length: {length}\r\n", payload)
+    request = raw_post(f"Content-Type: {content_type()}\r\nContent-Length: {length}\r\n", payload)
     response = raw_request(server.url, request)
     assert response.status == 400
     assert nothing_kept(server)
@@ -241,7 +281,7 @@ def test_invalid_content_length_is_400_and_keeps_nothing(server: LiveServer, len
 def test_conflicting_content_lengths_are_400_and_keep_nothing(server: LiveServer) -> None:
     payload = body(file_part(b"x"))
     lengths = f"Content-Length: {len(payload)}\r\nContent-Length: {len(payload) - 1}\r\n"
-    response = raw_request(server.url, raw_post(server, f"Content-Type: {content_type()}\r\n{lengths}", payload))
+    response = raw_request(server.url, raw_post(f"Content-Type: {content_type()}\r\n{lengths}", payload))
     assert response.status == 400
     assert nothing_kept(server)
 
@@ -249,7 +289,7 @@ def test_conflicting_content_lengths_are_400_and_keep_nothing(server: LiveServer
 def test_client_that_stops_sending_mid_body_leaves_nothing_and_the_server_carries_on(server: LiveServer) -> None:
     payload = body(file_part(b"d" * 2_000_000))
     headers = f"Content-Type: {content_type()}\r\nContent-Length: {len(payload)}\r\n"
-    response = raw_request(server.url, raw_post(server, headers, payload[: len(payload) // 2]))
+    response = raw_request(server.url, raw_post(headers, payload[: len(payload) // 2]))
     assert response.status == 0  # no answer to a request that never finished
     assert nothing_kept(server)
     assert poster(server)(body(file_part(b"next one"))).status_code == 201
@@ -343,11 +383,21 @@ VALID_BODY = body(
 )
 
 
+@pytest.fixture
+def unsynced_testapp(app_settings: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> webtest.TestApp:
+    """The app without fsync: the fuzz below is about parsing, and syncing hundreds of files only slows it."""
+    monkeypatch.setattr(tempfile, "tempdir", tempfile.tempdir)  # main() changes it; put it back afterwards
+    settings = {**app_settings, "uploads.fsync": "false"}
+    return webtest.TestApp(main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **settings))
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=damaged(VALID_BODY))
 def test_damaged_body_is_never_a_500_and_a_refusal_keeps_nothing(
-    testapp: webtest.TestApp, csrf_token: str, storage_path: Path, temp_path: Path, data: bytes
+    unsynced_testapp: webtest.TestApp, storage_path: Path, temp_path: Path, data: bytes
 ) -> None:
+    testapp = unsynced_testapp
+    csrf_token = CSRF_INPUT.search(testapp.get("/").text).group(1)
     response = testapp.request(
         "/files",
         method="POST",

@@ -10,6 +10,7 @@ sixteen clients at once, and permissions under a hostile umask.
 
 import contextlib
 import errno
+import fcntl
 import hashlib
 import os
 import random
@@ -64,8 +65,14 @@ def server(make_live_server: Callable[..., LiveServer]) -> LiveServer:
 # -- fault injection ------------------------------------------------------------------------
 
 
-def fd_path(fd: int) -> Path:
-    return Path(os.readlink(f"/proc/self/fd/{fd}"))
+def fd_path(fd: int) -> Path | None:
+    """The path a file descriptor was opened with; ``None`` for pipes, sockets and the like."""
+    try:
+        if hasattr(fcntl, "F_GETPATH"):  # macOS
+            return Path(fcntl.fcntl(fd, fcntl.F_GETPATH, bytes(1024)).rstrip(b"\0").decode())
+        return Path(os.readlink(f"/proc/self/fd/{fd}"))  # Linux
+    except OSError:
+        return None
 
 
 class FailingWrites:
@@ -88,7 +95,7 @@ class FailingWrites:
         self._file.close()
 
 
-def fail_writes(monkeypatch: pytest.MonkeyPatch, code: int, when: Callable[[Path], bool]) -> None:
+def fail_writes(monkeypatch: pytest.MonkeyPatch, code: int, when: Callable[[Path | None], bool]) -> None:
     """Make writes to files for which ``when(path)`` holds fail with ``code``.
 
     The store writes through ``open`` (a buffered file) or ``os.write``;
@@ -111,8 +118,8 @@ def fail_writes(monkeypatch: pytest.MonkeyPatch, code: int, when: Callable[[Path
     monkeypatch.setattr(os, "write", faulty_write)
 
 
-def below(directory: Path) -> Callable[[Path], bool]:
-    return lambda path: directory in path.parents
+def below(directory: Path) -> Callable[[Path | None], bool]:
+    return lambda path: path is not None and directory in path.parents
 
 
 def nothing_left(server: LiveServer) -> bool:
@@ -160,7 +167,7 @@ def test_other_io_error_while_writing_is_500_with_a_message_and_nothing_left(
 def test_disk_full_while_writing_metadata_is_507_and_the_data_is_removed(
     server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fail_writes(monkeypatch, errno.ENOSPC, lambda path: path.suffix == ".json")
+    fail_writes(monkeypatch, errno.ENOSPC, lambda path: path is not None and path.suffix == ".json")
     response = send(server, server.client(), ("song.bin", b"m" * 100_000))
     assert response.status_code == 507
     assert nothing_left(server)
@@ -280,7 +287,7 @@ def test_data_is_synced_before_it_appears_and_metadata_appears_last(
     real_fsync, real_link = os.fsync, os.link
 
     def fsync(fd: int) -> None:
-        events.append("sync " + fd_path(fd).suffix)
+        events.append("sync " + (fd_path(fd) or Path()).suffix)
         real_fsync(fd)
 
     def link(source: object, destination: object, *args: object, **kwargs: object) -> None:

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from pyramid.request import Request
 from pyramid.response import Response
+from webob.byterange import Range
 
 from .sanitizer import secure_filename
 from .security import FILE_POLICY
@@ -75,7 +76,7 @@ def file_response(request: Request, info: StoredFile, file: BinaryIO) -> Respons
     return response
 
 
-def _requested_range(request: Request) -> object | None:
+def _requested_range(request: Request) -> Range | None:
     """The request's ``Range``, or ``None`` when there is none or it cannot be parsed.
 
     WebOb raises ``ValueError`` on some malformed values (``bytes=--1``),

@@ -248,9 +248,7 @@
       upload.message.textContent = 'Sent; the server is storing it…';
     });
     xhr.addEventListener('load', () => received(upload, xhr));
-    xhr.addEventListener('error', () =>
-      showFailure(upload, 'failed', 'The connection to the server failed; nothing was stored. Try again.'),
-    );
+    xhr.addEventListener('error', () => connectionFailed(upload));
     xhr.addEventListener('abort', () => showFailure(upload, 'cancelled', 'Cancelled; nothing was stored.'));
     xhr.addEventListener('loadend', () => {
       sending -= 1;
@@ -278,6 +276,17 @@
     const reason = (answer && answer.error) || `The server refused the upload (${xhr.status} ${xhr.statusText}).`;
     showFailure(upload, 'failed', reason);
     announce(`${upload.file.name} was not stored: ${reason}`);
+  }
+
+  function connectionFailed(upload) {
+    // Before the last byte the server cannot have kept anything; after it,
+    // the file may have been stored and only the answer lost.
+    const text =
+      upload.state === 'storing'
+        ? 'The connection failed while the server was storing the file; reload the page to see whether it was stored.'
+        : 'The connection to the server failed; nothing was stored. Try again.';
+    showFailure(upload, 'failed', text);
+    announce(`${upload.file.name}: ${text}`);
   }
 
   function parseJson(text) {
@@ -368,7 +377,8 @@
   // deletes without leaving the page.
 
   function addKeepButton(details) {
-    const keep = el('button', { type: 'button', className: 'keep', textContent: 'Keep' });
+    const name = details.closest('li.file').querySelector('.file-name').textContent;
+    const keep = el('button', { type: 'button', className: 'keep' }, 'Keep', hiddenText(` ${name}`));
     keep.addEventListener('click', () => closeConfirmation(details));
     details.querySelector('form').append(keep);
   }
@@ -483,6 +493,7 @@
     if (sending || waiting.length) event.preventDefault();
   });
 
+  // Dropping needs this script, so only now does the page offer it.
+  document.getElementById('drop-hint').hidden = false;
   for (const details of fileList.querySelectorAll('details.delete')) addKeepButton(details);
-  document.documentElement.classList.add('js');
 })();

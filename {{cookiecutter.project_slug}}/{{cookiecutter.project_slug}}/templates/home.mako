@@ -14,7 +14,7 @@
   <div id="dropzone" class="dropzone">
     <label for="file-input" class="dropzone-label">Choose files to upload</label>
     <input id="file-input" type="file" name="file" multiple accept="${accept}" aria-describedby="limits">
-    <p class="hint">or drop them in this box</p>
+    <p id="drop-hint" class="hint" hidden>or drop them in this box</p>
     <p id="limits" class="limits">Up to ${max_size_text} per upload${f"; allowed: {allowed_extensions}" if allowed_extensions else ""}.</p>
   </div>
   <button type="submit" class="primary">Upload</button>
