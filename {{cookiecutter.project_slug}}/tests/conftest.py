@@ -96,15 +96,21 @@ def server_options() -> dict[str, str]:
     return options
 
 
-@pytest.fixture
-def live_server(app: object, storage_path: Path, temp_path: Path) -> Iterator[LiveServer]:
+def start_waitress(app: object) -> tuple[object, threading.Thread]:
+    """Serve ``app`` with testing.ini's server options on an ephemeral loopback port."""
     server = waitress.create_server(app, host="127.0.0.1", port=0, **server_options())
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    return server, thread
+
+
+@pytest.fixture
+def live_server(app: object, storage_path: Path, temp_path: Path) -> Iterator[LiveServer]:
+    server, thread = start_waitress(app)
     try:
         yield LiveServer(f"http://127.0.0.1:{server.effective_port}", storage_path, temp_path)
     finally:
-        server.close()
+        stop_waitress(server)
         thread.join(timeout=10)
 
 
@@ -122,10 +128,7 @@ def make_live_server(
 
     def make(**overrides: str) -> LiveServer:
         settings = {**app_settings, **{f"uploads.{name}": value for name, value in overrides.items()}}
-        app = main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **settings)
-        server = waitress.create_server(app, host="127.0.0.1", port=0, **server_options())
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
+        server, thread = start_waitress(main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **settings))
         servers.append((server, thread))
         return LiveServer(f"http://127.0.0.1:{server.effective_port}", storage_path, temp_path)
 
