@@ -4,6 +4,7 @@
 #   make test    run every test: the fast render tests, then each baked project's own suite
 #
 # `make test-fast` and `make test-slow` run the two halves alone.
+# `make bench` runs the upload benchmark (benchmarks/upload.py).
 
 PYTHON ?= python3
 VENV := .venv
@@ -11,7 +12,7 @@ BIN := $(VENV)/bin
 SERVE_DIR := build/serve
 PROJECT := $(SERVE_DIR)/upload_service
 
-.PHONY: serve test test-fast test-slow system-deps clean
+.PHONY: serve test test-fast test-slow system-deps clean bench
 
 # The template's own tooling (cookiecutter, pytest, uv...), in a virtualenv.
 $(BIN)/cookiecutter: requirements-dev.txt
@@ -39,6 +40,14 @@ test-fast: $(BIN)/cookiecutter
 
 test-slow: $(BIN)/cookiecutter system-deps
 	$(BIN)/pytest -m slow
+
+# The performance benchmark (benchmarks/upload.py; results in benchmarks/RESULTS.md):
+# bakes the default project into build/bench and measures it against the seed
+# page's way and a two-copy `cp` limit. Needs ~20 GB free disk, ~10 minutes.
+# `make bench BENCH_ARGS=--quick` is the few-minute version for development.
+bench: $(BIN)/cookiecutter
+	command -v curl >/dev/null || scripts/system-deps
+	$(BIN)/python benchmarks/upload.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build .pytest_cache

@@ -40,7 +40,20 @@ PACKAGE_FILES = [
 ]
 TEST_FILES = [
     "__init__.py",
+    "bodies.py",
     "conftest.py",
+    "test_browser.py",
+    "test_buffer.py",
+    "test_download_safety.py",
+    "test_functional.py",
+    "test_hostile_requests.py",
+    "test_integrity.py",
+    "test_multipart.py",
+    "test_sanitizer.py",
+    "test_server.py",
+    "test_settings.py",
+    "test_sizes.py",
+    "test_storage.py",
 ]
 PROJECT_FILES = [
     ".cookiecutter.json",

@@ -159,7 +159,7 @@ def test_other_io_error_while_writing_is_500_with_a_message_and_nothing_left(
     fail_writes(monkeypatch, errno.EIO, below(server.temp_path))
     response = send(server, server.client(), ("big.bin", b"e" * 100_000))
     assert response.status_code == 500
-    assert "could not store the upload" in response.json()["error"]
+    assert "could not store this upload" in response.json()["error"]
     assert nothing_left(server)
     assert still_serves(server, monkeypatch)
 
@@ -201,6 +201,26 @@ def test_failure_making_the_new_entry_durable_is_500_and_the_file_is_not_kept(
     monkeypatch.setattr(os, "fsync", failing_directory_fsync)
     assert send(server, server.client(), ("durable.bin", b"d" * 1000)).status_code == 500
     assert nothing_left(server)
+    monkeypatch.undo()
+    assert listed(server) == {}
+
+
+def test_io_error_while_deleting_is_500_with_a_message_and_the_file_is_gone(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = server.client()
+    file_id = send(server, session, ("doomed.bin", b"x" * 1000)).json()["files"][0]["id"]
+    real_fsync = os.fsync
+
+    def failing_directory_fsync(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EIO, "Input/output error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", failing_directory_fsync)
+    response = session.delete(f"{server.url}/files/{file_id}", headers=JSON, timeout=30)
+    assert response.status_code == 500
+    assert response.json() == {"error": "The server could not delete the file (Input/output error)."}
     monkeypatch.undo()
     assert listed(server) == {}
 

@@ -172,7 +172,7 @@ def test_header_line_of_the_maximum_length_is_accepted() -> None:
 
 def test_header_line_one_byte_too_long_is_413() -> None:
     line = "X-Pad: " + "p" * (MAX_HEADER_LINE_BYTES - len("X-Pad: ") + 1)
-    with pytest.raises(TooLarge, match="part headers are limited"):
+    with pytest.raises(TooLarge, match="Part headers are limited"):
         parse(body(file_part(b"x", headers=[line])))
 
 

@@ -53,7 +53,7 @@ class Part:
         for data in self.body:
             value += data
             if len(value) > limit:
-                raise TooLarge(f"form field {self.name!r} is larger than {limit} bytes")
+                raise TooLarge(f"Form field {self.name!r} is larger than {limit} bytes")
         return bytes(value)
 
 
@@ -65,10 +65,10 @@ def boundary_of(content_type: str) -> bytes:
     """
     media_type, options = parse_options_header(content_type)
     if media_type != b"multipart/form-data":
-        raise UnsupportedType("the request body must be multipart/form-data")
+        raise UnsupportedType("The request body must be multipart/form-data")
     boundary = options.get(b"boundary", b"")
     if not 1 <= len(boundary) <= MAX_BOUNDARY_LENGTH:
-        raise BadRequest(f"the multipart boundary must be 1 to {MAX_BOUNDARY_LENGTH} characters long")
+        raise BadRequest(f"The multipart boundary must be 1 to {MAX_BOUNDARY_LENGTH} characters long")
     return boundary
 
 
@@ -96,9 +96,9 @@ def _body(events: Iterator[tuple[str, object]]) -> Iterator[memoryview]:
 def _part(headers: dict[bytes, bytes], body: Iterator[memoryview]) -> Part:
     disposition, options = parse_options_header(headers.get(b"content-disposition", b""))
     if disposition != b"form-data":
-        raise BadRequest("every part needs a 'Content-Disposition: form-data' header")
+        raise BadRequest("Every part needs a 'Content-Disposition: form-data' header")
     if not options.get(b"name"):
-        raise BadRequest("a part has no name")
+        raise BadRequest("A part has no name")
     filename = options.get(b"filename")
     return Part(
         name=options[b"name"].decode("utf-8", "replace"),
@@ -153,10 +153,10 @@ def _events(chunks: Iterable[bytes], boundary: bytes) -> Iterator[tuple[str, obj
         except MultipartParseError as error:
             if str(error).startswith("Maximum header"):
                 raise TooLarge(
-                    f"part headers are limited to {MAX_HEADER_LINES} lines of {MAX_HEADER_LINE_BYTES} bytes"
+                    f"Part headers are limited to {MAX_HEADER_LINES} lines of {MAX_HEADER_LINE_BYTES} bytes"
                 ) from None
-            raise BadRequest(f"malformed multipart body: {error}") from None
+            raise BadRequest(f"Malformed multipart body: {error}") from None
         yield from events
         events.clear()
     if not finished:
-        raise BadRequest("the multipart body ended before its closing boundary (truncated upload?)")
+        raise BadRequest("The multipart body ended before its closing boundary (truncated upload?)")

@@ -28,11 +28,18 @@ BLOCK_SIZE = 1024 * 1024
 
 
 class FileIter:
-    """A WSGI ``app_iter`` over an open file, with a seeking ``app_iter_range``."""
+    """A WSGI ``app_iter`` over an open file, with a seeking ``app_iter_range``.
 
-    def __init__(self, file: BinaryIO, block_size: int = BLOCK_SIZE) -> None:
+    Given waitress's ``wsgi.file_wrapper``, a range is sent by waitress
+    straight from the file too: yielded from here, waitress would spill every
+    range past ``outbuf_overflow`` (1 MB) into a temp file and send it from
+    there, writing to disk as much as it serves (``benchmarks/RESULTS.md``).
+    """
+
+    def __init__(self, file: BinaryIO, block_size: int = BLOCK_SIZE, wrapper: object = None) -> None:
         self.file = file
         self.block_size = block_size
+        self.wrapper = wrapper
 
     def __iter__(self) -> Iterator[bytes]:
         while block := self.file.read(self.block_size):
@@ -41,6 +48,12 @@ class FileIter:
     def app_iter_range(self, start: int, stop: int | None) -> Iterator[bytes]:
         """Yield bytes ``start`` to ``stop`` (exclusive) without reading what precedes."""
         self.file.seek(start)
+        if _sends_from_position(self.wrapper):
+            # WebOb has set Content-Length to ``stop - start``.
+            return self.wrapper(self.file, self.block_size)
+        return self._read_range(start, stop)
+
+    def _read_range(self, start: int, stop: int | None) -> Iterator[bytes]:
         remaining = None if stop is None else stop - start
         while remaining is None or remaining > 0:
             block = self.file.read(self.block_size if remaining is None else min(self.block_size, remaining))
@@ -58,7 +71,7 @@ def file_response(request: Request, info: StoredFile, file: BinaryIO) -> Respons
     """The response for ``GET /files/{id}``: the bytes as an inert attachment."""
     wrapper = request.environ.get("wsgi.file_wrapper")
     whole = _requested_range(request) is None and wrapper is not None
-    app_iter = wrapper(file, BLOCK_SIZE) if whole else FileIter(file)
+    app_iter = wrapper(file, BLOCK_SIZE) if whole else FileIter(file, wrapper=wrapper)
     response = Response(
         app_iter=app_iter,
         content_type=served_type(info.content_type),
@@ -89,6 +102,16 @@ def _requested_range(request: Request) -> Range | None:
     except ValueError:
         request.environ.pop("HTTP_RANGE", None)
         return None
+
+
+def _sends_from_position(wrapper: object) -> bool:
+    """Whether ``wrapper`` sends a file from its current position, no more than Content-Length.
+
+    Waitress's ``ReadOnlyFileBasedBuffer`` does (its ``prepare(size)``). PEP
+    3333 does not promise it of every server's wrapper (wsgiref's sends to the
+    end of the file), so any other server gets the reading iterator.
+    """
+    return isinstance(wrapper, type) and callable(getattr(wrapper, "prepare", None))
 
 
 def content_disposition(filename: str) -> str:

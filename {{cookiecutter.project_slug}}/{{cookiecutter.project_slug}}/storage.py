@@ -228,9 +228,10 @@ class LocalStorage:
             path.with_name(file_id + ".json").unlink()
         except FileNotFoundError:
             raise NotFound(file_id) from None
-        path.unlink(missing_ok=True)
-        if self.fsync:
-            _fsync_directory(self.storage_path)
+        with _disk_errors("delete the file"):
+            path.unlink(missing_ok=True)
+            if self.fsync:
+                _fsync_directory(self.storage_path)
 
     def _path(self, file_id: str) -> Path:
         """The data path of ``file_id``, refusing anything outside ``storage_path``."""
@@ -294,14 +295,14 @@ class LocalStorage:
 
 
 @contextlib.contextmanager
-def _disk_errors() -> Iterator[None]:
+def _disk_errors(action: str = "store this upload") -> Iterator[None]:
     """Turn an ``OSError`` of ours into a refusal with a status and a message."""
     try:
         yield
     except OSError as error:
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise OutOfSpace("the server has no space left to store this upload") from error
-        raise StorageFailed(f"the server could not store the upload ({error.strerror})") from error
+            raise OutOfSpace(f"The server has no space left to {action}") from error
+        raise StorageFailed(f"The server could not {action} ({error.strerror})") from error
 
 
 def _fsync_directory(path: Path) -> None:

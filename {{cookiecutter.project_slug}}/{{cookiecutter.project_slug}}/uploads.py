@@ -69,23 +69,23 @@ def _stage_parts(
         if part.filename is None:
             fields += 1
             if fields > MAX_FIELDS:
-                raise TooLarge(f"a request may carry at most {MAX_FIELDS} form fields")
+                raise TooLarge(f"A request may carry at most {MAX_FIELDS} form fields")
             value = part.read(MAX_FIELD_BYTES)
             if part.name == CSRF_FIELD and not csrf_ok:
                 csrf_ok = csrf_valid(request, value)
             continue
         if not csrf_ok:
             # Checked before the first byte of any file is kept.
-            raise BadRequest("missing or wrong CSRF token: reload the page and try again")
+            raise BadRequest("Missing or wrong CSRF token: reload the page and try again")
         if part.name != FILE_FIELD or part.filename == "":
             continue  # another file input, or "no file chosen": read past it
         if len(staged) == config.max_files:
-            raise TooLarge(f"a request may carry at most {config.max_files} files (uploads.max_files)")
+            raise TooLarge(f"A request may carry at most {config.max_files} files (uploads.max_files)")
         staged.append(_stage(part, config, storage))
     if not csrf_ok:
-        raise BadRequest("missing or wrong CSRF token: reload the page and try again")
+        raise BadRequest("Missing or wrong CSRF token: reload the page and try again")
     if not staged:
-        raise BadRequest("no file: choose at least one file to upload")
+        raise BadRequest("No file: choose at least one file to upload")
 
 
 def _stage(part: Part, config: UploadSettings, storage: Storage) -> StagedFile:
@@ -93,13 +93,13 @@ def _stage(part: Part, config: UploadSettings, storage: Storage) -> StagedFile:
     extension = extension_of(filename)
     if config.allowed_extensions and extension not in config.allowed_extensions:
         allowed = ", ".join(sorted(config.allowed_extensions))
-        shown = f".{extension} files" if extension else "files without an extension"
+        shown = f"Files of type .{extension}" if extension else "Files without an extension"
         raise UnsupportedType(f"{shown} are not accepted ({filename}); allowed: {allowed}")
     head, chunks = peek(part.body)
     content_type = sniff_type(head)
     if config.allowed_types and not type_allowed(content_type, config.allowed_types):
         allowed = ", ".join(config.allowed_types)
-        raise UnsupportedType(f"{filename} is {content_type}, which is not accepted; allowed: {allowed}")
+        raise UnsupportedType(f"The file {filename} is {content_type}, which is not accepted; allowed: {allowed}")
     return storage.stage(chunks, filename=filename, original_filename=part.filename, content_type=content_type)
 
 
@@ -116,4 +116,4 @@ def _commit_all(staged: list[StagedFile], storage: Storage) -> list[StoredFile]:
 
 
 def _too_large(config: UploadSettings) -> TooLarge:
-    return TooLarge(f"the upload is larger than the limit of {format_size(config.max_size)} (uploads.max_size)")
+    return TooLarge(f"The upload is larger than the limit of {format_size(config.max_size)} (uploads.max_size)")

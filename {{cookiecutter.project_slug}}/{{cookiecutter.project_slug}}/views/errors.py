@@ -40,7 +40,10 @@ def http_error(error: HTTPException, request: Request) -> Response:
     """404s and other HTTP errors raised by views."""
     if error.code < 400:
         return error  # redirects and 204s raised as exceptions are answers, not errors
-    message = _sentence(error.detail or error.title)
+    # Pyramid's router puts the bare path in ``detail`` of its own 404s; our
+    # views put a sentence there. Fall back to the status's explanation.
+    detail = error.detail if error.detail != request.path_info else None
+    message = _sentence(detail or error.explanation or error.title)
     if wants_json(request):
         return Response(status=error.code, json_body={"error": message})
     values = {**chrome_values(request), "status": f"{error.code} {error.title}", "message": message}
@@ -50,6 +53,5 @@ def http_error(error: HTTPException, request: Request) -> Response:
 
 
 def _sentence(text: str) -> str:
-    """Messages are written lower-case for composing; show them as sentences."""
-    text = text[:1].upper() + text[1:]
+    """Messages are written without a final full stop; show them as sentences."""
     return text if text.endswith((".", "!", "?")) else text + "."

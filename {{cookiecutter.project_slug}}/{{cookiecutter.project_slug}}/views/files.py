@@ -50,7 +50,7 @@ def download(request: Request) -> Response:
         info = request.storage.metadata(file_id)
         stream = request.storage.open(file_id)
     except NotFound:
-        raise HTTPNotFound("no stored file has this id") from None
+        raise HTTPNotFound("No stored file has this id") from None
     return file_response(request, info, stream)
 
 
@@ -58,7 +58,7 @@ def download(request: Request) -> Response:
 def delete(request: Request) -> Response:
     """Remove a file (API): needs the ``X-CSRF-Token`` header."""
     if not header_csrf_valid(request):
-        raise BadRequest("missing or wrong CSRF token: send the X-CSRF-Token header")
+        raise BadRequest("Missing or wrong CSRF token: send the X-CSRF-Token header")
     _delete(request)
     return HTTPNoContent()
 
@@ -67,7 +67,7 @@ def delete(request: Request) -> Response:
 def delete_form(request: Request) -> Response:
     """Remove a file from the page's delete button (a small urlencoded form)."""
     if not (header_csrf_valid(request) or csrf_valid(request, _form_token(request))):
-        raise BadRequest("missing or wrong CSRF token: reload the page and try again")
+        raise BadRequest("Missing or wrong CSRF token: reload the page and try again")
     _delete(request)
     if wants_json(request):
         return HTTPNoContent()
@@ -78,7 +78,7 @@ def _delete(request: Request) -> None:
     try:
         request.storage.delete(request.matchdict["id"])
     except NotFound:
-        raise HTTPNotFound("no stored file has this id") from None
+        raise HTTPNotFound("No stored file has this id") from None
 
 
 def _form_token(request: Request) -> str | None:
@@ -86,6 +86,6 @@ def _form_token(request: Request) -> str | None:
         return None
     body = request.body_file.read(MAX_FORM_BYTES + 1)
     if len(body) > MAX_FORM_BYTES:
-        raise BadRequest("the delete form is larger than it can be")
+        raise BadRequest("The delete form is larger than it can be")
     values = parse_qs(body.decode("latin-1")).get(CSRF_FIELD)
     return values[0] if values else None
