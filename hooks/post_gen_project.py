@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 # See pre_gen_project.py for why answers arrive through tojson, twice.
-ANSWERS = json.loads({{ cookiecutter | tojson | tojson }})
+ANSWERS = json.loads({{cookiecutter | tojson | tojson}})
 
 project = Path.cwd()
 keep = "." + ANSWERS["__template_extension"]
@@ -19,7 +19,7 @@ for template in (project / ANSWERS["project_slug"] / "templates").iterdir():
 
 print(
     f"""
-Your project "{ANSWERS['project_name']}" is ready in {project}
+Your project "{ANSWERS["project_name"]}" is ready in {project}
 
 Next steps:
 

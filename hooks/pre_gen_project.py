@@ -15,7 +15,7 @@ from pathlib import Path
 # arrive as JSON (``tojson``) quoted once more as a string literal (the
 # second ``tojson``), so no quote, backslash or non-ASCII letter in an answer
 # can break out of it.
-ANSWERS = json.loads({{ cookiecutter | tojson | tojson }})
+ANSWERS = json.loads({{cookiecutter | tojson | tojson}})
 
 # The generated project parses sizes with its own sizes.py; use that very code.
 sys.path.insert(0, ANSWERS["_repo_dir"])
@@ -73,7 +73,9 @@ def problems(answers: dict[str, str]) -> list[str]:
         except ValueError as error:
             found.append(f"{name}: {error}")
     if len(parsed) == 2 and parsed["chunk_size"] > parsed["max_upload_size"]:
-        found.append(f"chunk_size: {answers['chunk_size']} is larger than max_upload_size ({answers['max_upload_size']})")
+        found.append(
+            f"chunk_size: {answers['chunk_size']} is larger than max_upload_size ({answers['max_upload_size']})"
+        )
 
     for name in ("storage_path", "temp_path"):
         value = answers[name]

@@ -31,7 +31,9 @@ TOOLS = Path(sys.executable).parent
 def run(command: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
     """Run ``command``; on failure, show everything it printed."""
     process = subprocess.run(command, cwd=cwd, capture_output=True, text=True, **kwargs)
-    assert process.returncode == 0, f"{' '.join(command)} exited {process.returncode}\n{process.stdout}\n{process.stderr}"
+    assert process.returncode == 0, (
+        f"{' '.join(command)} exited {process.returncode}\n{process.stdout}\n{process.stderr}"
+    )
     return process
 
 
@@ -39,14 +41,20 @@ def install(project: Path) -> Path:
     """A fresh virtualenv in ``project/.venv`` with the project and its testing extra."""
     venv = project / ".venv"
     run([str(TOOLS / "uv"), "venv", "--quiet", "--python", sys.executable, str(venv)], project)
-    run([str(TOOLS / "uv"), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "-e", ".[testing]"], project)
+    run(
+        [str(TOOLS / "uv"), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "-e", ".[testing]"],
+        project,
+    )
     return venv / "bin"
 
 
 @pytest.fixture(scope="module", params=LANGUAGES)
-def installed(request, baked) -> tuple[str, Path, Path]:
+def installed(request, cookies_session) -> tuple[str, Path, Path]:
+    """A project of its own (not the render tests' shared bakes, which must stay pristine)."""
     language = request.param
-    project = baked(template_language=language)
+    result = cookies_session.bake(extra_context={"template_language": language})
+    assert result.exit_code == 0, result.exception
+    project = Path(result.project_path)
     return language, project, install(project)
 
 

@@ -70,15 +70,14 @@ INI_FILES = ("development.ini", "production.ini", "testing.ini")
 # A reference to one of the template's variables that Jinja did not replace,
 # or any Jinja tag that mentions cookiecutter.
 VARIABLES = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
-UNRENDERED = re.compile(
-    r"cookiecutter\.(?:%s)\b|\{\{-?\s*cookiecutter|\{%%-?[^%%]*cookiecutter" % "|".join(map(re.escape, VARIABLES))
-)
+_NAMES = "|".join(map(re.escape, VARIABLES))
+UNRENDERED = re.compile(rf"cookiecutter\.(?:{_NAMES})\b|\{{\{{-?\s*cookiecutter|\{{%-?[^%]*cookiecutter")
 
 HOSTILE = {
-    "project_name": "O'Brien \"Uploads\" \\ Ünïcödé 音乐 😀",
+    "project_name": 'O\'Brien "Uploads" \\ Ünïcödé 音乐 😀',
     "project_slug": "hostile_uploads",
     "description": 'Say "hi" \\ it\'s a % test\twith a tab and 100% of é',
-    "author_name": "Zoë d'Arc \"The\" \\Maid\\",
+    "author_name": 'Zoë d\'Arc "The" \\Maid\\',
     "author_email": "zoe+uploads@example.com",
     "storage_path": "var/up%loads é ' \"",
     "temp_path": "var/tmp %(here)s",
