@@ -31,6 +31,7 @@ PACKAGE_FILES = [
     "sniffing.py",
     "storage.py",
     "uploads.py",
+    "writeback.py",
     "static/upload.css",
     "static/upload.js",
     "views/__init__.py",
@@ -54,6 +55,7 @@ TEST_FILES = [
     "test_settings.py",
     "test_sizes.py",
     "test_storage.py",
+    "test_writeback.py",
 ]
 PROJECT_FILES = [
     ".cookiecutter.json",

@@ -35,6 +35,7 @@ from typing import BinaryIO, Protocol
 
 from .errors import OutOfSpace, StorageFailed
 from .hashing import BackgroundSha256
+from .writeback import EarlyWriteback
 
 # 128 random bits in hex: unguessable, and safe in any path or URL.
 ID_PATTERN = re.compile(r"[0-9a-f]{32}")
@@ -143,6 +144,7 @@ class LocalStorage:
             fd, name = tempfile.mkstemp(dir=self.temp_path, prefix=TEMP_PREFIX, suffix=".part")
         temp = Path(name)
         hasher = BackgroundSha256()
+        writeback = EarlyWriteback(fd) if self.fsync else None
         size = 0
         try:
             with open(fd, "wb") as out:
@@ -153,12 +155,18 @@ class LocalStorage:
                     with _disk_errors():
                         out.write(chunk)
                     size += len(chunk)
+                    if writeback is not None:
+                        writeback.wrote(len(chunk))
                 with _disk_errors():
                     out.flush()
-                    if self.fsync:
+                    if writeback is not None:
+                        writeback.close()
                         os.fsync(fd)
         except BaseException:
             hasher.hexdigest()
+            if writeback is not None:
+                with contextlib.suppress(OSError):
+                    writeback.close()
             temp.unlink(missing_ok=True)
             raise
         info = StoredFile(
