@@ -10,14 +10,19 @@ The generated suites include the browser tests (headless Chromium, from
 ``build/test-artifacts/<language>/``.
 """
 
+import hashlib
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 from conftest import LANGUAGES, TEMPLATE
@@ -77,36 +82,73 @@ def test_generated_project_is_clean_under_ruff_format(installed):
     run([str(bin_dir / "ruff"), "format", "--no-cache", "--check", "."], project)
 
 
-def test_readme_serve_command_brings_up_the_upload_page(tmp_path):
-    """``make serve`` (the README's first command) bakes, installs and serves on port 6543."""
-    serve_dir = tmp_path / "serve"
+SERVE_URL = "http://localhost:6543"
+GIB = 1024**3
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[Path]:
+    """``make serve``, the README's first command: bake, install, serve on port 6543."""
+    serve_dir = tmp_path_factory.mktemp("serve")
+    log = (serve_dir / "make-serve.log").open("w+")
     server = subprocess.Popen(
         ["make", "--no-print-directory", "serve", f"SERVE_DIR={serve_dir}"],
         cwd=TEMPLATE,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
-        text=True,
         start_new_session=True,
     )
     try:
-        page = _wait_for_page("http://localhost:6543/", server, timeout=180)
-        assert '<form id="upload-form"' in page
-        assert (serve_dir / "upload_service" / "var" / "uploads").is_dir()
+        _wait_for_page(SERVE_URL + "/", server, log, timeout=180)
+        yield serve_dir / "upload_service"
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
-        output = server.communicate(timeout=30)[0]
-    assert "Serving on http://" in output
+        server.wait(timeout=30)
+        log.close()
 
 
-def _wait_for_page(url: str, server: subprocess.Popen, timeout: float) -> str:
+def test_readme_serve_command_brings_up_the_upload_page(served):
+    with urllib.request.urlopen(SERVE_URL + "/", timeout=10) as response:
+        assert '<form id="upload-form"' in response.read().decode("utf-8")
+    assert (served / "var" / "uploads").is_dir()
+
+
+def test_a_1_gib_file_uploaded_to_the_served_project_comes_back_byte_identical(served, tmp_path):
+    original, returned, cookies = tmp_path / "original.bin", tmp_path / "returned.bin", tmp_path / "cookies"
+    with original.open("wb") as out:
+        for _ in range(GIB // (64 * 1024 * 1024)):
+            out.write(os.urandom(64 * 1024 * 1024))
+    page = run(["curl", "-sS", "-c", str(cookies), SERVE_URL + "/"], tmp_path).stdout
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    answer = run(
+        ["curl", "-sS", "-b", str(cookies), "-H", f"X-CSRF-Token: {token}", "-H", "Accept: application/json",
+         "-F", f"file=@{original}", SERVE_URL + "/files"],
+        tmp_path,
+    )  # fmt: skip
+    stored = json.loads(answer.stdout)["files"][0]
+    assert stored["size"] == GIB
+    run(["curl", "-sS", "-o", str(returned), f"{SERVE_URL}/files/{stored['id']}"], tmp_path)
+    assert _sha256(returned) == _sha256(original) == stored["sha256"]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while block := file.read(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _wait_for_page(url: str, server: subprocess.Popen, log: IO[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            pytest.fail(f"make serve exited {server.returncode}:\n{server.stdout.read()}")
+            log.seek(0)
+            pytest.fail(f"make serve exited {server.returncode}:\n{log.read()}")
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                return response.read().decode("utf-8")
+            with urllib.request.urlopen(url, timeout=5):
+                return
         except OSError:
             time.sleep(0.5)
     pytest.fail(f"{url} did not answer within {timeout} s")
