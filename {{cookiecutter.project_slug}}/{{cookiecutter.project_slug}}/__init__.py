@@ -7,6 +7,7 @@ from pyramid.config import Configurator
 from pyramid.csrf import CookieCSRFStoragePolicy
 from pyramid.events import NewResponse
 
+from .memory import keep_memory_flat
 from .security import add_security_headers
 from .settings import load
 from .storage import BACKENDS
@@ -17,6 +18,7 @@ PROJECT_NAME = {{ cookiecutter.project_name | py_str }}
 def main(global_config: dict[str, str], **settings: str) -> object:
     """Build the WSGI application; ``pserve`` calls this with the ini file's settings."""
     uploads = load(settings, Path(global_config.get("here", ".")))
+    keep_memory_flat()
 
     # Waitress spools request bodies larger than ``inbuf_overflow`` into an
     # anonymous temp file in tempfile's default directory. Point that at our
