@@ -187,10 +187,8 @@ def test_disk_full_when_fsyncing_is_507_and_nothing_left(server: LiveServer, mon
     assert nothing_left(server)
 
 
-def test_failure_making_the_new_entry_durable_is_500_and_the_file_is_not_kept(
-    server: LiveServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The client is told the upload failed, so the file must not appear later either."""
+def fail_directory_fsync(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``fsync`` of a directory (a new or removed entry) fail with EIO; files still sync."""
     real_fsync = os.fsync
 
     def failing_directory_fsync(fd: int) -> None:
@@ -199,6 +197,13 @@ def test_failure_making_the_new_entry_durable_is_500_and_the_file_is_not_kept(
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", failing_directory_fsync)
+
+
+def test_failure_making_the_new_entry_durable_is_500_and_the_file_is_not_kept(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client is told the upload failed, so the file must not appear later either."""
+    fail_directory_fsync(monkeypatch)
     assert send(server, server.client(), ("durable.bin", b"d" * 1000)).status_code == 500
     assert nothing_left(server)
     monkeypatch.undo()
@@ -210,14 +215,7 @@ def test_io_error_while_deleting_is_500_with_a_message_and_the_file_is_gone(
 ) -> None:
     session = server.client()
     file_id = send(server, session, ("doomed.bin", b"x" * 1000)).json()["files"][0]["id"]
-    real_fsync = os.fsync
-
-    def failing_directory_fsync(fd: int) -> None:
-        if stat.S_ISDIR(os.fstat(fd).st_mode):
-            raise OSError(errno.EIO, "Input/output error")
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", failing_directory_fsync)
+    fail_directory_fsync(monkeypatch)
     response = session.delete(f"{server.url}/files/{file_id}", headers=JSON, timeout=30)
     assert response.status_code == 500
     assert response.json() == {"error": "The server could not delete the file (Input/output error)."}
