@@ -43,7 +43,7 @@ test-slow: $(BIN)/cookiecutter system-deps
 
 # The performance benchmark (benchmarks/upload.py; results in benchmarks/RESULTS.md):
 # bakes the default project into build/bench and measures it against the seed
-# page's way and a two-copy `cp` limit. Needs ~20 GB free disk, ~10 minutes.
+# page's way and a two-copy `cp` limit. Needs ~14 GB free disk, about 5 minutes.
 # `make bench BENCH_ARGS=--quick` is the few-minute version for development.
 bench: $(BIN)/cookiecutter
 	command -v curl >/dev/null || scripts/system-deps
