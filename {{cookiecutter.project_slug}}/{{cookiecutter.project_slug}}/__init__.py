@@ -18,7 +18,7 @@ PROJECT_NAME = {{ cookiecutter.project_name | py_str }}
 def main(global_config: dict[str, str], **settings: str) -> object:
     """Build the WSGI application; ``pserve`` calls this with the ini file's settings."""
     uploads = load(settings, Path(global_config.get("here", ".")))
-    keep_memory_flat()
+    keep_memory_flat()  # large buffers go back to the system when freed (memory.py)
 
     # Waitress spools request bodies larger than ``inbuf_overflow`` into an
     # anonymous temp file in tempfile's default directory. Point that at our
