@@ -1,9 +1,16 @@
-"""Fixtures shared by the tests: the app on temp paths, WebTest, and a real server.
+"""Fixtures shared by the tests: the database, the app on temp paths, WebTest, and a real server.
 
-Every test gets its own ``storage_path`` and ``temp_path`` under pytest's
-``tmp_path``, so tests can assert exactly what was (and was not) written.
+Every test gets its own ``storage_path``, ``temp_path`` and catalogue
+database (SQLite under pytest's ``tmp_path``, or a fresh database on the
+session's PostgreSQL server), so tests can assert exactly what was (and was
+not) written. Helpers that tests import live in ``helpers.py``.
+
+PostgreSQL tests (marker ``postgresql``) start a real server once per
+session (``postgresql.py``). Without PostgreSQL installed they are skipped,
+unless ``REQUIRE_POSTGRESQL=1`` is set (as CI does): then it is a failure.
 """
 
+import os
 import queue
 import re
 import subprocess
@@ -11,27 +18,60 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import plaster
 import pytest
-import requests
-import waitress
 import webtest
-from waitress import wasyncore
 
 from {{ cookiecutter.project_slug }} import main
 
-PROJECT = Path(__file__).resolve().parent.parent
-TESTING_INI = PROJECT / "testing.ini"
-CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+from .helpers import CSRF_INPUT, PROJECT, TESTING_INI, LiveServer, PserveServer, migrate, start_waitress, stop_waitress
+from .postgresql import PostgreSQLServer, find_bin
+
+NO_POSTGRESQL = (
+    "PostgreSQL is not installed: install Debian's postgresql package (or set POSTGRESQL_BIN to the"
+    " directory of initdb and pg_ctl) to run these tests"
+)
+
+
+@pytest.fixture(scope="session")
+def postgresql_server() -> Iterator[PostgreSQLServer]:
+    """A PostgreSQL server for the whole session; skipped when there is none, unless REQUIRE_POSTGRESQL=1."""
+    bin_dir = find_bin()
+    if bin_dir is None:
+        if os.environ.get("REQUIRE_POSTGRESQL"):
+            pytest.fail(NO_POSTGRESQL + " (REQUIRE_POSTGRESQL is set, so this is a failure)")
+        pytest.skip(NO_POSTGRESQL)
+    server = PostgreSQLServer(bin_dir)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.destroy()
 
 
 @pytest.fixture
-def app_settings(tmp_path: Path) -> dict[str, str]:
-    """testing.ini's ``[app:main]`` settings, with the paths moved under ``tmp_path``."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty catalogue database: SQLite by default, ``"postgresql"`` when parametrized so."""
+    kind = getattr(request, "param", "sqlite")
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'catalogue.sqlite'}"
+        migrate(url)
+        yield url
+        return
+    server = request.getfixturevalue("postgresql_server")
+    url = server.create_database()
+    migrate(url)
+    yield url
+    server.drop_database(url)
+
+
+@pytest.fixture
+def app_settings(tmp_path: Path, database_url: str) -> dict[str, str]:
+    """testing.ini's ``[app:main]`` settings, with the paths moved under ``tmp_path`` and the test's database."""
     settings = dict(plaster.get_settings(str(TESTING_INI), "app:main"))
+    settings["sqlalchemy.url"] = database_url
     settings["uploads.storage_path"] = str(tmp_path / "uploads")
     settings["uploads.temp_path"] = str(tmp_path / "tmp")
     return settings
@@ -64,44 +104,6 @@ def testapp(app: object) -> webtest.TestApp:
 def csrf_token(testapp: webtest.TestApp) -> str:
     """The token ``GET /`` hands out (WebTest keeps the matching cookie)."""
     return CSRF_INPUT.search(testapp.get("/").text).group(1)
-
-
-def stored_files(storage_path: Path) -> list[Path]:
-    """Everything in ``storage_path``, to assert that nothing was (or was) kept."""
-    return sorted(storage_path.iterdir()) if storage_path.exists() else []
-
-
-@dataclass
-class LiveServer:
-    """The app under real waitress on an ephemeral loopback port."""
-
-    url: str
-    storage_path: Path
-    temp_path: Path
-
-    def client(self) -> requests.Session:
-        """A ``requests`` session holding the CSRF cookie, with the token as a header."""
-        session = requests.Session()
-        page = session.get(self.url + "/", timeout=10)
-        page.raise_for_status()
-        session.headers["X-CSRF-Token"] = CSRF_INPUT.search(page.text).group(1)
-        return session
-
-
-def server_options() -> dict[str, str]:
-    """testing.ini's ``[server:main]`` options that waitress takes as arguments."""
-    options = dict(plaster.get_settings(str(TESTING_INI), "server:main"))
-    for key in ("use", "listen", "here", "__file__"):
-        options.pop(key, None)
-    return options
-
-
-def start_waitress(app: object) -> tuple[object, threading.Thread]:
-    """Serve ``app`` with testing.ini's server options on an ephemeral loopback port."""
-    server = waitress.create_server(app, host="127.0.0.1", port=0, **server_options())
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    return server, thread
 
 
 @pytest.fixture
@@ -141,29 +143,10 @@ def make_live_server(
         tempfile.tempdir = saved
 
 
-def stop_waitress(server: object) -> None:
-    """Stop a waitress server at once, open keep-alive connections included.
-
-    ``server.close()`` alone leaves the event loop polling until its
-    one-second timeout, and forever while a client keeps a connection open.
-    A thunk pulled through the trigger runs in the loop's own thread: it
-    closes every socket, the loop finds nothing left to watch, and returns.
-    """
-    server.task_dispatcher.shutdown()
-    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-
-
-@dataclass
-class PserveServer:
-    """The project started by the real ``pserve`` command in a child process."""
-
-    url: str
-    process: subprocess.Popen
-    log: list[str]
-
-
 @pytest.fixture
-def pserve(storage_path: Path, temp_path: Path, tmp_path: Path) -> Iterator[Callable[..., PserveServer]]:
+def pserve(
+    storage_path: Path, temp_path: Path, tmp_path: Path, database_url: str
+) -> Iterator[Callable[..., PserveServer]]:
     """Start ``pserve`` on a copy of testing.ini whose paths are under ``tmp_path``.
 
     ``pserve(chunk_size="1KB")`` starts a server (``uploads.*`` settings may
@@ -180,6 +163,7 @@ def pserve(storage_path: Path, temp_path: Path, tmp_path: Path) -> Iterator[Call
         for name, value in settings.items():
             text = re.sub(rf"(?m)^uploads\.{name} *=.*$", lambda _, n=name, v=value: f"uploads.{n} = {v}", text)
         text = re.sub(r"(?m)^listen *=.*$", "listen = 127.0.0.1:0", text)
+        text = re.sub(r"(?m)^sqlalchemy\.url *=.*$", lambda _: f"sqlalchemy.url = {database_url}", text)
         ini = tmp_path / f"pserve-{len(processes)}.ini"
         ini.write_text(text, encoding="utf-8")
         pserve_script = Path(sys.executable).with_name("pserve")

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from .conftest import PROJECT, LiveServer, stored_files
+from .helpers import PROJECT, LiveServer, stored_files
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 

@@ -23,10 +23,11 @@ import requests
 
 from {{ cookiecutter.project_slug }}.serving import content_disposition
 from {{ cookiecutter.project_slug }}.sniffing import served_type
-from {{ cookiecutter.project_slug }}.storage import LocalStorage, NotFound
+from {{ cookiecutter.project_slug }}.storage import NotFound
+from {{ cookiecutter.project_slug }}.storage.local import LocalStorage
 
 from .bodies import body, content_type, everything_under, file_part, raw_request
-from .conftest import LiveServer
+from .helpers import LiveServer
 
 pytestmark = pytest.mark.server
 
@@ -323,7 +324,7 @@ def test_invalid_id_is_refused_before_the_disk_is_touched(
 
     for module, name in [(os, "stat"), (os, "lstat"), (os, "open"), (io, "open"), (builtins, "open")]:
         monkeypatch.setattr(module, name, spy(getattr(module, name)))
-    for operation in (store.metadata, store.open, store.delete):
+    for operation in (store.open, store.delete):
         with pytest.raises(NotFound):
             operation(file_id)
     monkeypatch.undo()

@@ -28,7 +28,7 @@ import requests
 from {{ cookiecutter.project_slug }} import storage as storage_module
 
 from .bodies import body, content_type, everything_under, file_part
-from .conftest import CSRF_INPUT, LiveServer, PserveServer
+from .helpers import CSRF_INPUT, LiveServer, PserveServer
 
 pytestmark = pytest.mark.server
 

@@ -14,7 +14,7 @@ from {{ cookiecutter.project_slug }} import main
 from {{ cookiecutter.project_slug }}.settings import SettingsError, load
 from {{ cookiecutter.project_slug }}.sizes import parse_size
 
-from .conftest import PROJECT, TESTING_INI
+from .helpers import PROJECT, TESTING_INI
 
 INI_FILES = ["development.ini", "production.ini", "testing.ini"]
 

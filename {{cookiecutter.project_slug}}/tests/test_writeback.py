@@ -11,10 +11,11 @@ import pytest
 
 from {{ cookiecutter.project_slug }} import writeback as writeback_module
 from {{ cookiecutter.project_slug }}.errors import OutOfSpace
-from {{ cookiecutter.project_slug }}.storage import LocalStorage
+from {{ cookiecutter.project_slug }}.storage.local import LocalStorage
 from {{ cookiecutter.project_slug }}.writeback import EarlyWriteback
 
 EVERY = 64 * 1024
+KEY = "0123456789abcdef0123456789abcdef"
 
 
 @pytest.fixture
@@ -93,11 +94,10 @@ def test_storage_syncs_a_large_upload_while_writing_it(
     monkeypatch.setattr(writeback_module, "WRITEBACK_EVERY", EVERY)
     storage = LocalStorage(tmp_path / "uploads", tmp_path / "tmp")
     storage.recover()
-    staged = storage.stage(
-        upload_then_wait(lambda: bool(synced)), filename="big.bin", original_filename="big.bin", content_type="x/y"
-    )
+    staged = storage.stage(KEY, upload_then_wait(lambda: bool(synced)))
     assert synced
-    assert storage.commit(staged).size == 4 * EVERY
+    storage.commit(staged)
+    assert (tmp_path / "uploads" / KEY).stat().st_size == 4 * EVERY
 
 
 def test_storage_without_fsync_does_not_sync_early(
@@ -106,7 +106,7 @@ def test_storage_without_fsync_does_not_sync_early(
     monkeypatch.setattr(writeback_module, "WRITEBACK_EVERY", EVERY)
     storage = LocalStorage(tmp_path / "uploads", tmp_path / "tmp", fsync=False)
     storage.recover()
-    storage.stage([b"s" * EVERY] * 4, filename="big.bin", original_filename="big.bin", content_type="x/y")
+    storage.stage(KEY, [b"s" * EVERY] * 4)
     assert synced == []
 
 
@@ -124,8 +124,6 @@ def test_disk_full_in_a_background_sync_is_out_of_space_and_leaves_nothing(
     storage = LocalStorage(tmp_path / "uploads", tmp_path / "tmp")
     storage.recover()
     with pytest.raises(OutOfSpace):
-        storage.stage(
-            upload_then_wait(failed.is_set), filename="big.bin", original_filename="big.bin", content_type="x/y"
-        )
+        storage.stage(KEY, upload_then_wait(failed.is_set))
     assert list((tmp_path / "tmp").iterdir()) == []
     assert list((tmp_path / "uploads").iterdir()) == []

@@ -11,7 +11,6 @@ thread pushing every chunk through Python.
 
 import unicodedata
 from collections.abc import Iterator
-from datetime import datetime
 from typing import BinaryIO
 from urllib.parse import quote
 
@@ -19,10 +18,10 @@ from pyramid.request import Request
 from pyramid.response import Response
 from webob.byterange import Range
 
+from .models import StoredFile
 from .sanitizer import secure_filename
 from .security import FILE_POLICY
 from .sniffing import served_type
-from .storage import StoredFile
 
 BLOCK_SIZE = 1024 * 1024
 
@@ -80,7 +79,7 @@ def file_response(request: Request, info: StoredFile, file: BinaryIO) -> Respons
         charset=None,
     )
     response.etag = info.sha256  # the content's own hash: a perfect strong validator
-    response.last_modified = datetime.fromisoformat(info.created)
+    response.last_modified = info.created
     response.accept_ranges = "bytes"
     response.cache_control = "private, no-cache"
     response.content_disposition = content_disposition(info.filename)

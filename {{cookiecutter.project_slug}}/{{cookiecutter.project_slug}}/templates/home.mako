@@ -25,6 +25,7 @@
 
 <section class="stored" aria-labelledby="files-heading">
   <h2 id="files-heading">Stored files</h2>
+  <p id="file-totals" class="totals">${file_totals}</p>
   <p id="no-files" class="empty"${" hidden" if files else ""}>No files yet.</p>
   <ul id="file-list" class="files">
     % for file in files:
@@ -51,4 +52,14 @@
     </li>
     % endfor
   </ul>
+  % if older_url or newest_url:
+  <nav class="pages" aria-label="More stored files">
+    % if newest_url:
+    <a href="${newest_url}">Newest files</a>
+    % endif
+    % if older_url:
+    <a href="${older_url}" rel="next">Older files</a>
+    % endif
+  </nav>
+  % endif
 </section>

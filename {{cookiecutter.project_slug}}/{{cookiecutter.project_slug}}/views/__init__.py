@@ -1,8 +1,8 @@
-"""Views: thin Pyramid glue around ``uploads``, ``storage`` and ``serving``."""
+"""Views: thin Pyramid glue around ``receiving``, ``catalogue``, ``storage`` and ``serving``."""
 
 from pyramid.request import Request
 
-from ..storage import StoredFile
+from ..models import StoredFile
 
 # Where this project's page templates live; the extension is the template
 # language chosen when the project was generated.
@@ -25,5 +25,5 @@ def file_json(request: Request, info: StoredFile) -> dict[str, object]:
         "sha256": info.sha256,
         "content_type": info.content_type,
         "url": request.route_url("file", id=info.id),
-        "created": info.created,
+        "created": info.created.isoformat(timespec="microseconds"),
     }

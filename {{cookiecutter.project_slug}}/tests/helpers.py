@@ -1,0 +1,94 @@
+"""Helpers the tests share: paths, the CSRF token, servers started and stopped.
+
+Fixtures live in ``conftest.py``; what tests import lives here.
+"""
+
+import re
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import alembic.command
+import plaster
+import requests
+import sqlalchemy
+import waitress
+from waitress import wasyncore
+
+from {{ cookiecutter.project_slug }}.models import alembic_config
+
+PROJECT = Path(__file__).resolve().parent.parent
+TESTING_INI = PROJECT / "testing.ini"
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def stored_files(storage_path: Path) -> list[Path]:
+    """Everything in ``storage_path``, to assert that nothing was (or was) kept."""
+    return sorted(storage_path.iterdir()) if storage_path.exists() else []
+
+
+@dataclass
+class LiveServer:
+    """The app under real waitress on an ephemeral loopback port."""
+
+    url: str
+    storage_path: Path
+    temp_path: Path
+
+    def client(self) -> requests.Session:
+        """A ``requests`` session holding the CSRF cookie, with the token as a header."""
+        session = requests.Session()
+        page = session.get(self.url + "/", timeout=10)
+        page.raise_for_status()
+        session.headers["X-CSRF-Token"] = CSRF_INPUT.search(page.text).group(1)
+        return session
+
+
+def server_options() -> dict[str, str]:
+    """testing.ini's ``[server:main]`` options that waitress takes as arguments."""
+    options = dict(plaster.get_settings(str(TESTING_INI), "server:main"))
+    for key in ("use", "listen", "here", "__file__"):
+        options.pop(key, None)
+    return options
+
+
+def start_waitress(app: object) -> tuple[object, threading.Thread]:
+    """Serve ``app`` with testing.ini's server options on an ephemeral loopback port."""
+    server = waitress.create_server(app, host="127.0.0.1", port=0, **server_options())
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    return server, thread
+
+
+def stop_waitress(server: object) -> None:
+    """Stop a waitress server at once, open keep-alive connections included.
+
+    ``server.close()`` alone leaves the event loop polling until its
+    one-second timeout, and forever while a client keeps a connection open.
+    A thunk pulled through the trigger runs in the loop's own thread: it
+    closes every socket, the loop finds nothing left to watch, and returns.
+    """
+    server.task_dispatcher.shutdown()
+    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+
+
+@dataclass
+class PserveServer:
+    """The project started by the real ``pserve`` command in a child process."""
+
+    url: str
+    process: subprocess.Popen
+    log: list[str]
+
+
+def migrate(url: str) -> None:
+    """Create or upgrade the catalogue's schema at ``url``, as ``alembic upgrade head`` does."""
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            alembic.command.upgrade(config, "head")
+    finally:
+        engine.dispose()
