@@ -52,11 +52,15 @@ def postgresql_server() -> Iterator[PostgreSQLServer]:
 
 
 @pytest.fixture
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A migrated, empty catalogue database: SQLite by default, ``"postgresql"`` when parametrized so."""
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty catalogue database: SQLite by default, ``"postgresql"`` when parametrized so.
+
+    SQLite's file is kept apart from ``tmp_path``, where tests look for every
+    byte an upload wrote.
+    """
     kind = getattr(request, "param", "sqlite")
     if kind == "sqlite":
-        url = f"sqlite:///{tmp_path / 'catalogue.sqlite'}"
+        url = f"sqlite:///{tmp_path_factory.mktemp('catalogue') / 'catalogue.sqlite'}"
         migrate(url)
         yield url
         return

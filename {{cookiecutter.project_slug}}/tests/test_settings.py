@@ -3,14 +3,19 @@
 import configparser
 import shutil
 import stat
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
+import alembic.command
 import pytest
+import sqlalchemy
 import webtest
 from pyramid.paster import get_app
 
 from {{ cookiecutter.project_slug }} import main
+from {{ cookiecutter.project_slug }}.models import SchemaNotReady, alembic_config
 from {{ cookiecutter.project_slug }}.settings import SettingsError, load
 from {{ cookiecutter.project_slug }}.sizes import parse_size
 
@@ -237,6 +242,7 @@ def test_ini_file_loads_into_a_working_app(ini: str, tmp_path: Path, restore_tem
     # A copy beside tmp_path: its relative storage paths land under tmp_path.
     copy = tmp_path / ini
     shutil.copy(PROJECT / ini, copy)
+    alembic.command.upgrade(alembic_config(str(copy)), "head")  # the README's migration command
     app = get_app(str(copy), "main")
     page = webtest.TestApp(app).get("/")
     assert page.status_int == 200
@@ -245,3 +251,37 @@ def test_ini_file_loads_into_a_working_app(ini: str, tmp_path: Path, restore_tem
     parser.read(copy, encoding="utf-8")
     assert (tmp_path / parser["app:main"]["uploads.storage_path"]).is_dir()
     assert (tmp_path / parser["app:main"]["uploads.temp_path"]).is_dir()
+
+
+# -- the catalogue's schema ------------------------------------------------------
+
+
+def test_starting_without_a_schema_stops_naming_the_migration_command(
+    app_settings: dict[str, str], tmp_path: Path, restore_tempdir: None
+) -> None:
+    settings = {**app_settings, "sqlalchemy.url": f"sqlite:///{tmp_path / 'empty.sqlite'}"}
+    with pytest.raises(SchemaNotReady, match=r"has no schema yet: run `alembic -c development.ini upgrade head`"):
+        main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **settings)
+
+
+def test_starting_with_an_older_schema_stops_naming_the_migration_command(
+    app_settings: dict[str, str], tmp_path: Path, restore_tempdir: None
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+        connection.exec_driver_sql("INSERT INTO alembic_version VALUES ('0000')")
+    engine.dispose()
+    with pytest.raises(SchemaNotReady, match=r"has an older schema: run `alembic -c development.ini upgrade head`"):
+        main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **{**app_settings, "sqlalchemy.url": url})
+
+
+def test_pserve_without_a_schema_exits_with_the_message_and_no_traceback(tmp_path: Path) -> None:
+    ini = tmp_path / "development.ini"
+    shutil.copy(PROJECT / "development.ini", ini)
+    pserve = Path(sys.executable).with_name("pserve")
+    result = subprocess.run([str(pserve), str(ini)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "run `alembic -c development.ini upgrade head`" in result.stderr
+    assert "Traceback" not in result.stderr

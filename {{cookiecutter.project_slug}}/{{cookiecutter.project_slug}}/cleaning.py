@@ -49,8 +49,8 @@ def import_json_records(storage: Storage, factory: sessionmaker[Session]) -> int
         file_id = path.stem
         if not KEY_PATTERN.fullmatch(file_id):
             continue
-        with transaction.manager as tm:
-            dbsession = get_tm_session(factory, tm)
+        with transaction.manager:
+            dbsession = get_tm_session(factory, transaction.manager)
             if (storage.storage_path / file_id).exists() and dbsession.get(StoredFile, file_id) is None:
                 meta = json.loads(path.read_text(encoding="utf-8"))
                 dbsession.add(
@@ -78,8 +78,8 @@ def unrecorded(storage: Storage, factory: sessionmaker[Session], older_than: flo
         stored for stored in storage.list_keys() if stored.age >= older_than and not _awaits_import(storage, stored.key)
     )
     while batch := [stored for _, stored in zip(range(BATCH), old, strict=False)]:
-        with transaction.manager as tm:
-            dbsession = get_tm_session(factory, tm)
+        with transaction.manager:
+            dbsession = get_tm_session(factory, transaction.manager)
             names = [stored.key for stored in batch]
             recorded = set(dbsession.scalars(select(StoredFile.storage_key).where(StoredFile.storage_key.in_(names))))
         yield from (stored for stored in batch if stored.key not in recorded)

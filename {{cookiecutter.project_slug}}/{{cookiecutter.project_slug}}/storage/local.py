@@ -139,9 +139,15 @@ class LocalStorage:
         """The file itself, positioned at ``start``: a real file, so ``wsgi.file_wrapper``
         can send it from the kernel (``serving.py``). ``stop`` is the reader's to honour."""
         try:
-            file = open(self._path(key), "rb")  # noqa: SIM115 - the caller closes it
-        except FileNotFoundError:
+            # O_NOFOLLOW: a link someone planted under a key leads nowhere.
+            fd = os.open(self._path(key), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except (FileNotFoundError, NotADirectoryError):
             raise NotFound(key) from None
+        except OSError as error:
+            if error.errno != errno.ELOOP:
+                raise
+            raise NotFound(key) from None
+        file = open(fd, "rb")  # noqa: SIM115 - the caller closes it
         if start:
             file.seek(start)
         return file
