@@ -11,7 +11,6 @@ library normalises the path first.
 import builtins
 import hashlib
 import io
-import json
 import os
 import re
 from collections.abc import Callable

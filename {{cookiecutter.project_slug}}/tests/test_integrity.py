@@ -296,9 +296,7 @@ def test_with_fsync_off_nothing_is_synced(
     assert calls == []
 
 
-def test_data_is_synced_before_it_appears(
-    server: LiveServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_data_is_synced_before_it_appears(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
     events: list[str] = []
     real_fsync, real_link = os.fsync, os.link
 
