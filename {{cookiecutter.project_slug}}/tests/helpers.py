@@ -11,6 +11,7 @@ from pathlib import Path
 
 import alembic.command
 import plaster
+import pytest
 import requests
 import sqlalchemy
 import waitress
@@ -92,3 +93,36 @@ def migrate(url: str) -> None:
             alembic.command.upgrade(config, "head")
     finally:
         engine.dispose()
+
+
+JSON = {"Accept": "application/json"}
+BOTH_DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+
+
+def upload(server: LiveServer, session: requests.Session, *files: tuple[str, bytes]) -> list[dict]:
+    """Upload ``(filename, bytes)`` files in one request; their JSON records (201 asserted)."""
+    response = session.post(server.url + "/files", files=[("file", file) for file in files], headers=JSON, timeout=60)
+    assert response.status_code == 201, response.text
+    return response.json()["files"]
+
+
+def list_all(server: LiveServer, limit: int | None = None) -> list[dict]:
+    """Every file ``GET /files`` lists, following the ``next`` links, in the order given."""
+    files: list[dict] = []
+    url: str | None = server.url + "/files" + (f"?limit={limit}" if limit else "")
+    while url is not None:
+        response = requests.get(url, headers=JSON, timeout=30)
+        assert response.status_code == 200, response.text
+        files += response.json()["files"]
+        url = response.json()["next"]
+    return files
+
+
+def write_ini(path: Path, database_url: str, **uploads: str) -> Path:
+    """A copy of testing.ini at ``path`` with another database and some ``uploads.*`` settings."""
+    text = TESTING_INI.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^sqlalchemy\.url *=.*$", lambda _: f"sqlalchemy.url = {database_url}", text)
+    for name, value in uploads.items():
+        text = re.sub(rf"(?m)^uploads\.{name} *=.*$", lambda _, n=name, v=value: f"uploads.{n} = {v}", text)
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -60,19 +60,20 @@ def encode_cursor(position: Position) -> str:
 
 
 def decode_cursor(cursor: str) -> Position:
-    """The position ``cursor`` names; :class:`BadRequest` if it is not one we make."""
+    """The position ``cursor`` names; :class:`BadRequest` unless it is exactly as we make them."""
+    bad = BadRequest("The cursor is not one this server made: follow the `next` link of a listing")
+    if not cursor.isascii() or len(cursor) > 100:
+        raise bad
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, ValueError):
-        raw = ""
-    match = _CURSOR.fullmatch(raw) if cursor.isascii() else None
-    if match is None:
-        raise BadRequest("The cursor is not one this server made: follow the `next` link of a listing")
-    try:
-        created = _EPOCH + timedelta(microseconds=int(match.group(1)))
-    except OverflowError:
-        raise BadRequest("The cursor is not one this server made: follow the `next` link of a listing") from None
-    return Position(created, match.group(2))
+        match = _CURSOR.fullmatch(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii"))
+        if match is None:
+            raise bad
+        position = Position(_EPOCH + timedelta(microseconds=int(match.group(1))), match.group(2))
+    except (binascii.Error, ValueError, OverflowError):
+        raise bad from None
+    if encode_cursor(position) != cursor:  # one spelling only: no padding, no leading zeros
+        raise bad
+    return position
 
 
 def parse_limit(value: str | None) -> int:
