@@ -140,3 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     removed = clean(storage, factory, upload_settings.clean_after, report=lambda key: print(f"removed {key}"))
     print(f"removed {len(removed)} unrecorded files older than {upload_settings.clean_after:.0f} s")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -166,6 +166,8 @@ class LocalStorage:
 
     def list_keys(self) -> Iterator[StoredKey]:
         now = time.time()
+        if not self.storage_path.is_dir():
+            return  # nothing stored yet (recover() creates the directory)
         with os.scandir(self.storage_path) as entries:
             for entry in entries:
                 if KEY_PATTERN.fullmatch(entry.name):
