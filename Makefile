@@ -26,9 +26,9 @@ serve: $(BIN)/cookiecutter
 	$(BIN)/cookiecutter --no-input --overwrite-if-exists --output-dir $(SERVE_DIR) $(CURDIR)
 	test -x $(PROJECT)/.venv/bin/python || $(BIN)/uv venv --quiet --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(PROJECT)/.venv
 	$(BIN)/uv pip install --quiet --python $(PROJECT)/.venv/bin/python -e $(PROJECT)
-	cd $(PROJECT) && .venv/bin/pserve development.ini
+	cd $(PROJECT) && .venv/bin/alembic -c development.ini upgrade head && .venv/bin/pserve development.ini
 
-# Chromium (for the browser tests) and curl, from Debian's packages when missing.
+# Chromium (for the browser tests), curl and PostgreSQL, from Debian's packages when missing.
 system-deps:
 	scripts/system-deps
 

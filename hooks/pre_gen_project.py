@@ -52,6 +52,7 @@ RESERVED = set(sys.stdlib_module_names) | {
     "webob",
     "webtest",
     "zope",
+    *("alembic", "psycopg", "psycopg_binary", "pyramid_retry", "pyramid_tm", "sqlalchemy", "transaction"),  # catalogue
 }
 
 

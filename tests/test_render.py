@@ -18,11 +18,20 @@ from local_extensions import sizes
 
 PACKAGE_FILES = [
     "__init__.py",
+    "alembic/env.py",
+    "alembic/script.py.mako",
+    "alembic/versions/0001_catalogue.py",
     "buffer.py",
+    "catalogue.py",
+    "cleaning.py",
     "errors.py",
     "hashing.py",
     "memory.py",
+    "models/__init__.py",
+    "models/meta.py",
+    "models/stored_file.py",
     "multipart.py",
+    "receiving.py",
     "routes.py",
     "sanitizer.py",
     "security.py",
@@ -30,8 +39,8 @@ PACKAGE_FILES = [
     "settings.py",
     "sizes.py",
     "sniffing.py",
-    "storage.py",
-    "uploads.py",
+    "storage/__init__.py",
+    "storage/local.py",
     "writeback.py",
     "static/upload.css",
     "static/upload.js",
@@ -44,8 +53,13 @@ TEST_FILES = [
     "__init__.py",
     "bodies.py",
     "conftest.py",
+    "helpers.py",
+    "postgresql.py",
     "test_browser.py",
     "test_buffer.py",
+    "test_catalogue.py",
+    "test_cleaning.py",
+    "test_database_faults.py",
     "test_download_safety.py",
     "test_functional.py",
     "test_hostile_requests.py",
@@ -57,6 +71,7 @@ TEST_FILES = [
     "test_settings.py",
     "test_sizes.py",
     "test_storage.py",
+    "test_storage_backends.py",
     "test_writeback.py",
 ]
 PROJECT_FILES = [
@@ -178,6 +193,8 @@ def test_ini_settings_default_to_the_answers(baked, ini):
     assert app["uploads.max_size"] == "2GB"
     assert app["uploads.chunk_size"] == "1MB"
     assert app["uploads.allowed_extensions"] == "mp3 ogg flac"
+    assert app["sqlalchemy.url"] == f"sqlite:///{project}/var/catalogue.sqlite"
+    assert read_ini(project / ini)["alembic"]["script_location"] == "upload_service:alembic"
 
 
 @pytest.mark.parametrize("size", ["4GB", "512KB", "1.5GiB", "123456789"])

@@ -77,7 +77,7 @@ def test_default_page_is_50_files(server: LiveServer, session: requests.Session)
     assert len(requests.get(answer["next"], headers=JSON, timeout=30).json()["files"]) == 1
 
 
-@pytest.mark.parametrize("limit", ["0", "501", "-1", "abc", "1.5", "", " 5", "１"])
+@pytest.mark.parametrize("limit", ["0", "501", "-1", "abc", "1.5", "", " 5", "\uff11"])
 def test_limit_out_of_range_or_not_a_number_is_400_with_a_message(server: LiveServer, limit: str) -> None:
     response = requests.get(server.url + "/files", params={"limit": limit}, headers=JSON, timeout=30)
     assert response.status_code == 400

@@ -50,9 +50,7 @@ def test_the_clean_command_is_installed(ini: Path) -> None:
 
 @pytest.fixture
 def ini(tmp_path: Path, database_url: str, storage_path: Path, temp_path: Path) -> Path:
-    return write_ini(
-        tmp_path / "clean.ini", database_url, storage_path=str(storage_path), temp_path=str(temp_path)
-    )
+    return write_ini(tmp_path / "clean.ini", database_url, storage_path=str(storage_path), temp_path=str(temp_path))
 
 
 # -- the clean command -----------------------------------------------------------------------
