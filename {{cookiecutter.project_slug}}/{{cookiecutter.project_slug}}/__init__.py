@@ -41,6 +41,7 @@ def main(global_config: dict[str, str], **settings: str) -> object:
         config.add_request_method(lambda request: uploads, "uploads", reify=True)
         config.add_request_method(lambda request: storage, "storage", reify=True)
         config.add_subscriber(add_security_headers, NewResponse)
+        config.include(".refusals")  # answers for requests the server refused (server.py)
         config.include(".routes")
         config.scan()
     return config.make_wsgi_app()

@@ -137,7 +137,7 @@ class LocalStorage:
         """Write ``chunks`` to a temp file in ``temp_path``, hashing as they come.
 
         Errors from ``chunks`` (a malformed body, a size limit) propagate
-        unchanged; disk errors become :class:`OutOfSpace` or
+        unchanged; disk errors (an ``OSError`` reading ``chunks`` too) become :class:`OutOfSpace` or
         :class:`StorageFailed`. Either way the temp file is gone.
         """
         with _disk_errors():
@@ -147,7 +147,9 @@ class LocalStorage:
         writeback = EarlyWriteback(fd) if self.fsync else None
         size = 0
         try:
-            with open(fd, "wb") as out:
+            # The outer _disk_errors maps close(), which flushes what is
+            # still buffered: after a failed write it fails again (ENOSPC).
+            with _disk_errors(), open(fd, "wb") as out:
                 with _disk_errors():
                     os.fchmod(fd, self.file_mode)
                 for chunk in chunks:
