@@ -11,8 +11,11 @@ from collections.abc import Iterator
 import pytest
 import webtest
 
+from {{ cookiecutter.project_slug }} import main
+from {{ cookiecutter.project_slug }}.settings import SettingsError
+
 from .bodies import body, content_type, everything_under, file_part, raw_request
-from .conftest import LiveServer
+from .conftest import PROJECT, TESTING_INI, LiveServer
 from .wire import head, served
 
 pytestmark = pytest.mark.server
@@ -159,6 +162,25 @@ def test_stored_file_url_and_location_use_the_checked_host(server: LiveServer) -
     [stored] = response.json()["files"]
     assert stored["url"] == f"http://files.example:8080/files/{stored['id']}"
     assert response.headers["Location"] == stored["url"]
+
+
+def test_public_url_setting_is_the_base_of_url_and_location(app_settings: dict[str, str]) -> None:
+    with served(app_settings, max_size=LIMIT, public_url="https://files.example.com/uploads/") as server:
+        session = server.client()
+        headers = {"Accept": "application/json", "Content-Type": content_type()}
+        response = session.post(server.url + "/files", data=body(file_part(b"hello")), headers=headers, timeout=30)
+    assert response.status_code == 201
+    [stored] = response.json()["files"]
+    assert stored["url"] == f"https://files.example.com/uploads/files/{stored['id']}"
+    assert response.headers["Location"] == stored["url"]
+
+
+@pytest.mark.parametrize("value", ["files.example.com", "ftp://files.example.com", "https://", "https://x/?q=1"])
+def test_public_url_that_is_not_an_http_url_stops_the_app_naming_the_setting(
+    app_settings: dict[str, str], value: str
+) -> None:
+    with pytest.raises(SettingsError, match=r"^uploads\.public_url: "):
+        main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **{**app_settings, "uploads.public_url": value})
 
 
 def test_app_under_another_server_refuses_an_invalid_host(app: object) -> None:

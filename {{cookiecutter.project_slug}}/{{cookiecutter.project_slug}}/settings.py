@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .sizes import parse_size
 from .storage import BACKENDS
@@ -33,6 +34,7 @@ class UploadSettings:
     fsync: bool
     file_mode: int
     dir_mode: int
+    public_url: str = ""  # "" = absolute URLs from the request's (checked) Host header
 
 
 def load(settings: Mapping[str, str], here: Path) -> UploadSettings:
@@ -69,6 +71,7 @@ def load(settings: Mapping[str, str], here: Path) -> UploadSettings:
         fsync=_bool(get("fsync", "true"), "fsync"),
         file_mode=_mode(get("file_mode", "0o640"), "file_mode"),
         dir_mode=_mode(get("dir_mode", "0o750"), "dir_mode"),
+        public_url=_public_url(get("public_url", "")),
     )
 
 
@@ -127,3 +130,16 @@ def _mode(value: str, name: str) -> int:
     if not 0 <= mode <= 0o777:
         raise SettingsError(f"uploads.{name}: {value!r} is not an octal permission such as 0o640")
     return mode
+
+
+def _public_url(value: str) -> str:
+    """``https://host[:port][/prefix]`` without a trailing slash, or "" for none."""
+    if not value:
+        return ""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise SettingsError(f"uploads.public_url: {value!r} is not an http(s) URL such as https://files.example.com")
+    return value.rstrip("/")

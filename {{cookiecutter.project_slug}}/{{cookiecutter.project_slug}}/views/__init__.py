@@ -16,6 +16,17 @@ def wants_json(request: Request) -> bool:
     return bool(offers) and offers[0][0] == "application/json"
 
 
+def absolute_url(request: Request, route_name: str, **parts: object) -> str:
+    """The absolute URL of a route: under ``uploads.public_url`` if it is set.
+
+    Otherwise it is built from the request's ``Host`` header, which
+    ``server.py`` (and, under any server, ``refusals.py``) has checked.
+    """
+    if request.uploads.public_url:
+        return request.route_url(route_name, _app_url=request.uploads.public_url, **parts)
+    return request.route_url(route_name, **parts)
+
+
 def file_json(request: Request, info: StoredFile) -> dict[str, object]:
     """The public JSON form of a stored file."""
     return {
@@ -24,6 +35,6 @@ def file_json(request: Request, info: StoredFile) -> dict[str, object]:
         "size": info.size,
         "sha256": info.sha256,
         "content_type": info.content_type,
-        "url": request.route_url("file", id=info.id),
+        "url": absolute_url(request, "file", id=info.id),
         "created": info.created,
     }

@@ -12,7 +12,7 @@ from ..security import CSRF_FIELD, csrf_valid, header_csrf_valid
 from ..serving import file_response
 from ..storage import NotFound
 from ..uploads import receive_files
-from . import file_json, wants_json
+from . import absolute_url, file_json, wants_json
 
 # A delete form carries one short token; refuse to read more than this.
 MAX_FORM_BYTES = 4096
@@ -24,7 +24,7 @@ def upload(request: Request) -> Response:
     stored = receive_files(request, request.uploads, request.storage)
     if wants_json(request):
         response = Response(status=201, json_body={"files": [file_json(request, info) for info in stored]})
-        response.location = request.route_url("file", id=stored[0].id)
+        response.location = absolute_url(request, "file", id=stored[0].id)
         return response
     return HTTPSeeOther(request.route_path("home", _query={"stored": ",".join(info.id for info in stored)}))
 
