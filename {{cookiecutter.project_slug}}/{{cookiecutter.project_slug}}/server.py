@@ -116,8 +116,8 @@ class UploadRequestParser(HTTPRequestParser):
             # (it tests ``>=``); create_server() passed the limit plus one.
             limit = format_size(self.adj.max_request_body_size - 1)
             refusal = TooLarge(f"The upload is larger than the limit of {limit} (uploads.max_size)")
-        head_done = self.headers_finished and not had_head
-        if refusal is None and self.error is None and head_done and self.content_length > _free_space():
+        declared = self.content_length if self.headers_finished and not had_head else 0
+        if refusal is None and self.error is None and declared and declared > _free_space():
             size = format_size(self.content_length)
             refusal = OutOfSpace(f"The server has no space left for an upload of {size}")
         if refusal is None:
