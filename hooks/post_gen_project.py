@@ -38,10 +38,11 @@ Run its tests (the browser tests need Chromium, see README.md):
 
     .venv/bin/pytest
 
-Serve it, then open http://localhost:6543 and drop some files on the page
-(add http_port=8080 to the command for another port):
+Serve it, then open http://localhost:6543 and drop some files on the page:
 
     .venv/bin/pserve development.ini --reload
+
+(`.venv/bin/pserve development.ini http_port=8080 --reload` serves on port 8080.)
 """
 
 

@@ -70,7 +70,45 @@ def test_the_commands_name_what_the_project_has(cookies, capfd, monkeypatch):
     assert "testing" in pyproject["project"]["optional-dependencies"]
     assert (project / "development.ini").is_file()
     assert "http://localhost:6543" in message
-    assert "http_port=8080" in message
+    assert other_port_command(message) == ".venv/bin/pserve development.ini http_port=8080 --reload"
+
+
+def other_port_command(message: str) -> str:
+    """The message's command for serving on another port."""
+    return re.search(r"`([^`]*http_port=[^`]*)`", message).group(1)
+
+
+@pytest.mark.slow
+def test_the_next_steps_install_and_serve_the_project_as_printed(cookies, capfd, monkeypatch):
+    monkeypatch.delenv("UPLOADS_BAKED_BY", raising=False)
+    assert cookies.bake().exit_code == 0
+    message = capfd.readouterr().out
+    *install, test, serve = commands(message)
+    setup = subprocess.run(" && ".join(install), shell=True, capture_output=True, text=True, check=False)
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    # The test command itself runs the whole suite, browser tests included:
+    # test_projects.py does that; here, that it exists and starts.
+    cd = install[0]
+    version = subprocess.run(f"{cd} && {test} --version", shell=True, capture_output=True, text=True, check=False)
+    assert version.returncode == 0, version.stderr
+    # The serve command, on port 0 (any free one) rather than 8080.
+    assert serve == ".venv/bin/pserve development.ini --reload"
+    server = subprocess.Popen(
+        f"{cd} && exec {other_port_command(message).replace('http_port=8080', 'http_port=0')}",
+        shell=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines = drain(server)
+    try:
+        url = wait_for(lines, r"Serving on (http://\S+)").group(1)
+        with urllib.request.urlopen(url + "/", timeout=30) as page:
+            assert '<form id="upload-form"' in page.read().decode("utf-8")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=PATIENCE)
 
 
 def test_a_bake_for_make_serve_prints_no_next_steps(cookies, capfd, monkeypatch):
@@ -233,20 +271,25 @@ def make_serve(tmp_path: Path) -> Iterator[tuple[int, "queue.Queue[str]"]]:
         text=True,
         start_new_session=True,
     )
-    lines: queue.Queue[str] = queue.Queue()
-
-    def drain() -> None:
-        for line in process.stdout:
-            lines.put(line.rstrip("\n"))
-        lines.put(f"exited {process.wait()}")
-
-    threading.Thread(target=drain, daemon=True).start()
     try:
-        yield port, lines
+        yield port, drain(process)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=PATIENCE)
+
+
+def drain(process: subprocess.Popen) -> "queue.Queue[str]":
+    """``process``'s output lines, read as they come (the last one: ``exited STATUS``)."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:  # keep reading, or the process would block on a full pipe
+        for line in process.stdout:
+            lines.put(line.rstrip("\n"))
+        lines.put(f"exited {process.wait()}")
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
 
 
 def wait_for(lines: "queue.Queue[str]", pattern: str) -> re.Match:
@@ -297,3 +340,14 @@ def test_readme_project_command_works_on_a_fresh_clone_with_only_python3(tmp_pat
     project = tmp_path / "upload_service"
     assert (project / "development.ini").is_file()
     assert f"is ready in {project}" in process.stdout
+
+
+def test_make_serve_rebake_passes_the_rebake_option_to_bake_serve(tmp_path):
+    dry_run = subprocess.run(
+        ["make", "--dry-run", "--no-print-directory", "serve", f"SERVE_DIR={tmp_path}", "REBAKE=1"],
+        cwd=TEMPLATE,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert f"scripts/bake-serve {tmp_path} --rebake" in dry_run.stdout
