@@ -30,7 +30,6 @@ from pathlib import Path
 import pytest
 
 TEMPLATE = Path(__file__).resolve().parent.parent
-BAKE_SERVE = TEMPLATE / "scripts" / "bake-serve"
 REBAKE_HINT = "make serve REBAKE=1"
 # How long to wait for something that must happen; a safety net, not a pace.
 PATIENCE = 300
@@ -41,6 +40,37 @@ NOT_TEMPLATE = shutil.ignore_patterns(".venv", ".git", "build", "__pycache__", "
 def commands(message: str) -> list[str]:
     """The indented command lines of the hook's message, in order."""
     return [line.strip() for line in message.splitlines() if line.startswith("    ") and line.strip()]
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the kernel's pick), for a server started next."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def drain(process: subprocess.Popen) -> "queue.Queue[str]":
+    """``process``'s output lines, read as they come (the last one: ``exited STATUS``)."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:  # keep reading, or the process would block on a full pipe
+        for line in process.stdout:
+            lines.put(line.rstrip("\n"))
+        lines.put(f"exited {process.wait()}")
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+def wait_for(lines: "queue.Queue[str]", pattern: str) -> re.Match:
+    """The next line that matches ``pattern``; fails, showing the output, if the process exits first."""
+    seen = []
+    while True:
+        line = lines.get(timeout=PATIENCE)
+        seen.append(line)
+        if match := re.search(pattern, line):
+            return match
+        assert not line.startswith("exited "), "\n".join(seen)
 
 
 # The hook's message
@@ -212,20 +242,25 @@ def test_a_template_change_over_edits_stops_naming_them_and_changes_nothing(serv
     assert_user_files_kept(served)
 
 
-def test_a_file_the_template_no_longer_has_is_removed_unless_edited(served, changed_template):
+def test_a_file_the_template_no_longer_has_is_removed(served, changed_template):
     (changed_template / "{{cookiecutter.project_slug}}" / "tests" / "test_sizes.py").unlink()
     bake_serve(served.parent, template=changed_template)
     assert not (served / "tests" / "test_sizes.py").exists()
     assert_user_files_kept(served)
 
 
+def test_make_serve_rebake_passes_the_rebake_option_to_bake_serve(tmp_path):
+    dry_run = subprocess.run(
+        ["make", "--dry-run", "--no-print-directory", "serve", f"SERVE_DIR={tmp_path}", "REBAKE=1"],
+        cwd=TEMPLATE,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert f"scripts/bake-serve {tmp_path} --rebake" in dry_run.stdout
+
+
 # make serve PORT=...
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_make_serve_on_a_busy_port_says_so_in_one_line(tmp_path):
@@ -279,29 +314,6 @@ def make_serve(tmp_path: Path) -> Iterator[tuple[int, "queue.Queue[str]"]]:
         process.wait(timeout=PATIENCE)
 
 
-def drain(process: subprocess.Popen) -> "queue.Queue[str]":
-    """``process``'s output lines, read as they come (the last one: ``exited STATUS``)."""
-    lines: queue.Queue[str] = queue.Queue()
-
-    def read() -> None:  # keep reading, or the process would block on a full pipe
-        for line in process.stdout:
-            lines.put(line.rstrip("\n"))
-        lines.put(f"exited {process.wait()}")
-
-    threading.Thread(target=read, daemon=True).start()
-    return lines
-
-
-def wait_for(lines: "queue.Queue[str]", pattern: str) -> re.Match:
-    seen = []
-    while True:
-        line = lines.get(timeout=PATIENCE)
-        seen.append(line)
-        if match := re.search(pattern, line):
-            return match
-        assert not line.startswith("exited "), "\n".join(seen)
-
-
 @pytest.mark.slow
 def test_make_serve_port_serves_there_and_logs_each_request(make_serve):
     port, lines = make_serve
@@ -340,14 +352,3 @@ def test_readme_project_command_works_on_a_fresh_clone_with_only_python3(tmp_pat
     project = tmp_path / "upload_service"
     assert (project / "development.ini").is_file()
     assert f"is ready in {project}" in process.stdout
-
-
-def test_make_serve_rebake_passes_the_rebake_option_to_bake_serve(tmp_path):
-    dry_run = subprocess.run(
-        ["make", "--dry-run", "--no-print-directory", "serve", f"SERVE_DIR={tmp_path}", "REBAKE=1"],
-        cwd=TEMPLATE,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert f"scripts/bake-serve {tmp_path} --rebake" in dry_run.stdout
