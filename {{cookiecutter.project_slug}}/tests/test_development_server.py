@@ -76,10 +76,11 @@ def development_pserve(tmp_path: Path) -> Iterator[Pserve]:
         text = re.sub(rf"(?m)^uploads\.{name} *=.*$", lambda _, n=name, v=value: f"uploads.{n} = {v}", text)
     ini = tmp_path / "development.ini"
     ini.write_text(text, encoding="utf-8")
-    pserve = Path(sys.executable).with_name("pserve")
+    pserve_script = Path(sys.executable).with_name("pserve")
+    pserve = [str(pserve_script)] if pserve_script.exists() else [sys.executable, "-m", "pyramid.scripts.pserve"]
     # http_port=0: any free port (the log line "Serving on ..." says which).
     process = subprocess.Popen(
-        [str(pserve), str(ini), "http_port=0"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        [*pserve, str(ini), "http_port=0"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     lines: queue.Queue[str] = queue.Queue()
 
