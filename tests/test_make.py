@@ -249,6 +249,14 @@ def test_a_file_the_template_no_longer_has_is_removed(served, changed_template):
     assert_user_files_kept(served)
 
 
+def test_a_project_baked_before_the_record_existed_is_adopted_when_unedited(served, changed_template):
+    record = served.parent / ".upload_service.baked.json"
+    record.unlink()
+    assert bake_serve(served.parent).stdout == ""
+    assert record.is_file()
+    assert "Re-baked" in bake_serve(served.parent, template=changed_template).stdout
+
+
 def test_make_serve_rebake_passes_the_rebake_option_to_bake_serve(tmp_path):
     dry_run = subprocess.run(
         ["make", "--dry-run", "--no-print-directory", "serve", f"SERVE_DIR={tmp_path}", "REBAKE=1"],
