@@ -360,3 +360,16 @@ def test_readme_project_command_works_on_a_fresh_clone_with_only_python3(tmp_pat
     project = tmp_path / "upload_service"
     assert (project / "development.ini").is_file()
     assert f"is ready in {project}" in process.stdout
+
+
+def test_make_project_takes_an_output_dir_and_answers_as_the_readme_says(tmp_path):
+    process = subprocess.run(
+        ["make", "--no-print-directory", "project", f"OUTPUT_DIR={tmp_path}",
+         "ARGS=--no-input project_name='Photo Share'"],
+        cwd=TEMPLATE, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert f'Your project "Photo Share" is ready in {tmp_path / "photo_share"}' in process.stdout
+    readme = (TEMPLATE / "README.md").read_text(encoding="utf-8")
+    assert "make project OUTPUT_DIR=" in readme
+    assert "make project ARGS=\"--no-input project_name='Photo Share'\"" in readme
