@@ -1,8 +1,10 @@
-"""The upload page: the form, the limits, and the stored files."""
+"""The upload page: the form, the limits, and the stored files; and the site icon."""
 
 from datetime import datetime
 
+from pyramid.path import AssetResolver
 from pyramid.request import Request
+from pyramid.response import FileResponse, Response
 from pyramid.view import view_config
 
 from .. import PROJECT_NAME
@@ -19,6 +21,17 @@ _PREVIEWS = {"audio": "audio", "image": "image", "video": "video"}
 def home(request: Request) -> dict[str, object]:
     """The page itself; ``?stored=id,id`` (set after a form upload) adds a message."""
     return page_values(request, message=_stored_message(request))
+
+
+@view_config(route_name="favicon", request_method=("GET", "HEAD"))
+def favicon(request: Request) -> Response:
+    """``/favicon.ico``: the icon the pages link (``static/favicon.svg``), an SVG image.
+
+    Served under the name browsers ask for by default, so that request is not a
+    404 in the log; modern browsers read the type from ``Content-Type``.
+    """
+    path = AssetResolver().resolve("{{ cookiecutter.project_slug }}:static/favicon.svg").abspath()
+    return FileResponse(path, request=request, cache_max_age=86400, content_type="image/svg+xml")
 
 
 def page_values(request: Request, *, message: str | None = None, error: str | None = None) -> dict[str, object]:
