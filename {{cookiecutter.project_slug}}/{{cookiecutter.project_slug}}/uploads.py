@@ -19,7 +19,7 @@ from .sanitizer import extension_of, secure_filename
 from .security import CSRF_FIELD, csrf_valid, header_csrf_valid
 from .settings import UploadSettings
 from .sizes import format_size
-from .sniffing import peek, sniff_type, type_allowed
+from .sniffing import media_type_of, peek, sniff_type, type_allowed
 from .storage import StagedFile, Storage, StoredFile
 
 FILE_FIELD = "file"
@@ -102,7 +102,8 @@ def _stage(part: Part, config: UploadSettings, storage: Storage) -> StagedFile:
     content_type = sniff_type(head)
     if config.allowed_types and not type_allowed(content_type, config.allowed_types):
         allowed = ", ".join(config.allowed_types)
-        raise UnsupportedType(f"The file {filename} is {content_type}, which is not accepted; allowed: {allowed}")
+        shown = media_type_of(content_type)
+        raise UnsupportedType(f"The file {filename} is {shown}, which is not accepted; allowed: {allowed}")
     return storage.stage(chunks, filename=filename, original_filename=original, content_type=content_type)
 
 
