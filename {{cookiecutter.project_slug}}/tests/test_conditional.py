@@ -5,19 +5,25 @@ from real waitress, with raw sockets where the exact bytes of the answer
 matter (a 304 carries no body and no body headers).
 """
 
+import io
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 import requests
+from pyramid.request import Request
+from waitress.buffers import ReadOnlyFileBasedBuffer
 
-from upload_service.conditional import Answer, Validators, byte_ranges, evaluate
+from {{ cookiecutter.project_slug }}.conditional import Answer, Validators, byte_ranges, evaluate
+from {{ cookiecutter.project_slug }}.serving import FileIter, file_response
+from {{ cookiecutter.project_slug }}.storage import StoredFile
 
 from .bodies import body, content_type, file_part, raw_request
 from .conftest import LiveServer
 
 ETAG = "abc"
 CURRENT = Validators(ETAG, datetime(2026, 1, 2, 3, 4, 5, 678_000, tzinfo=UTC), 1000)
+CREATED = "2026-01-02T03:04:05.678000+00:00"  # CURRENT's date as storage records it
 LAST_MODIFIED = "Fri, 02 Jan 2026 03:04:05 GMT"  # what the Last-Modified header said
 EARLIER = "Fri, 02 Jan 2026 03:04:04 GMT"
 LATER = "Fri, 02 Jan 2026 03:04:06 GMT"
@@ -119,6 +125,32 @@ def test_huge_positions_are_cut_to_the_file() -> None:
     assert byte_ranges("bytes=-99999999999999999999999", 1000) == [(0, 1000)]
 
 
+# -- how the bytes go out -------------------------------------------------------------------
+
+
+def stored_file(data: bytes) -> StoredFile:
+    return StoredFile("0" * 32, "a.bin", "a.bin", len(data), ETAG, "application/octet-stream", CREATED)
+
+
+def test_a_range_under_waitress_goes_out_through_its_file_wrapper_from_the_start() -> None:
+    """Waitress sends Content-Length bytes from the file's position, without our thread (``serving.py``)."""
+    file = io.BytesIO(bytes(1000))
+    request = Request.blank(
+        "/", headers={"Range": "bytes=10-19"}, environ={"wsgi.file_wrapper": ReadOnlyFileBasedBuffer}
+    )
+    response = file_response(request, stored_file(file.getvalue()), file)
+    assert isinstance(response.app_iter, ReadOnlyFileBasedBuffer)
+    assert (response.status_code, response.content_length, file.tell()) == (206, 10, 10)
+
+
+def test_a_range_under_another_server_is_read_from_the_start_without_the_rest() -> None:
+    file = io.BytesIO(bytes(range(250)) * 4)
+    request = Request.blank("/", headers={"Range": "bytes=10-19"})
+    response = file_response(request, stored_file(file.getvalue()), file)
+    assert isinstance(response.app_iter, FileIter)
+    assert b"".join(response.app_iter) == bytes(range(10, 20))
+
+
 # -- over HTTP, one test per status ----------------------------------------------------------
 
 CONTENT = bytes(range(250)) * 4  # 1,000 bytes
@@ -126,7 +158,8 @@ CONTENT = bytes(range(250)) * 4  # 1,000 bytes
 
 @pytest.fixture
 def server(make_live_server: Callable[..., LiveServer]) -> LiveServer:
-    return make_live_server()
+    """Accepting the test's files whatever the project's answers."""
+    return make_live_server(allowed_extensions="", allowed_types="", max_size="1MB")
 
 
 def upload(server: LiveServer, data: bytes) -> dict:

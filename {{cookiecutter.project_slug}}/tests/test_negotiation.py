@@ -5,10 +5,12 @@ the page (uploads, errors, the list, deletes); browsers, and clients whose
 ``Accept`` says nothing (``*/*``), get the page.
 """
 
+from collections.abc import Callable
+
 import pytest
 import requests
 
-from upload_service.negotiation import preferred_offer
+from {{ cookiecutter.project_slug }}.negotiation import preferred_offer
 
 from .bodies import body, content_type, file_part
 from .conftest import LiveServer
@@ -59,6 +61,12 @@ def test_preferred_offer_follows_q_values_then_specificity(accept: str | None, c
 # -- through real waitress, with axios's header ----------------------------------------------
 
 
+@pytest.fixture
+def server(make_live_server: Callable[..., LiveServer]) -> LiveServer:
+    """Accepting the test's text file whatever the project's answers."""
+    return make_live_server(allowed_extensions="", allowed_types="", max_size="1MB")
+
+
 def post_file(server: LiveServer, accept: str, session: requests.Session | None = None) -> requests.Response:
     return (session or server.client()).post(
         server.url + "/files",
@@ -70,22 +78,22 @@ def post_file(server: LiveServer, accept: str, session: requests.Session | None 
 
 
 @pytest.mark.server
-def test_axios_upload_gets_201_json(live_server: LiveServer) -> None:
-    response = post_file(live_server, AXIOS)
+def test_axios_upload_gets_201_json(server: LiveServer) -> None:
+    response = post_file(server, AXIOS)
     assert response.status_code == 201
     assert response.json()["files"][0]["filename"] == "a.txt"
 
 
 @pytest.mark.server
 @pytest.mark.parametrize("accept", [CHROME, "*/*"], ids=["chrome", "any"])
-def test_browser_or_anything_upload_gets_the_form_redirect(live_server: LiveServer, accept: str) -> None:
-    assert post_file(live_server, accept).status_code == 303
+def test_browser_or_anything_upload_gets_the_form_redirect(server: LiveServer, accept: str) -> None:
+    assert post_file(server, accept).status_code == 303
 
 
 @pytest.mark.server
-def test_axios_refused_upload_gets_a_json_error(live_server: LiveServer) -> None:
-    response = live_server.client().post(
-        live_server.url + "/files",
+def test_axios_refused_upload_gets_a_json_error(server: LiveServer) -> None:
+    response = server.client().post(
+        server.url + "/files",
         data=body(),
         headers={"Accept": AXIOS, "Content-Type": content_type()},
         timeout=30,
@@ -96,25 +104,25 @@ def test_axios_refused_upload_gets_a_json_error(live_server: LiveServer) -> None
 
 
 @pytest.mark.server
-def test_axios_not_found_gets_a_json_error(live_server: LiveServer) -> None:
-    response = requests.get(live_server.url + "/files/" + "0" * 32, headers={"Accept": AXIOS}, timeout=30)
+def test_axios_not_found_gets_a_json_error(server: LiveServer) -> None:
+    response = requests.get(server.url + "/files/" + "0" * 32, headers={"Accept": AXIOS}, timeout=30)
     assert response.status_code == 404
     assert set(response.json()) == {"error"}
 
 
 @pytest.mark.server
-def test_axios_list_gets_json(live_server: LiveServer) -> None:
-    post_file(live_server, AXIOS)
-    response = requests.get(live_server.url + "/files", headers={"Accept": AXIOS}, allow_redirects=False, timeout=30)
+def test_axios_list_gets_json(server: LiveServer) -> None:
+    post_file(server, AXIOS)
+    response = requests.get(server.url + "/files", headers={"Accept": AXIOS}, allow_redirects=False, timeout=30)
     assert response.status_code == 200
     assert [info["filename"] for info in response.json()["files"]] == ["a.txt"]
 
 
 @pytest.mark.server
-def test_axios_delete_form_gets_204(live_server: LiveServer) -> None:
-    session = live_server.client()
-    file_id = post_file(live_server, AXIOS, session).json()["files"][0]["id"]
+def test_axios_delete_form_gets_204(server: LiveServer) -> None:
+    session = server.client()
+    file_id = post_file(server, AXIOS, session).json()["files"][0]["id"]
     response = session.post(
-        f"{live_server.url}/files/{file_id}/delete", headers={"Accept": AXIOS}, allow_redirects=False, timeout=30
+        f"{server.url}/files/{file_id}/delete", headers={"Accept": AXIOS}, allow_redirects=False, timeout=30
     )
     assert response.status_code == 204

@@ -22,7 +22,7 @@ LARGE = bytes(range(256)) * 1024  # 256 KiB: past the 64 KiB limit of a form fie
 
 @pytest.fixture
 def server(make_live_server: Callable[..., LiveServer]) -> LiveServer:
-    return make_live_server(allowed_extensions="", allowed_types="")
+    return make_live_server(allowed_extensions="", allowed_types="", max_size="1MB")
 
 
 def post(server: LiveServer, *parts: bytes) -> requests.Response:

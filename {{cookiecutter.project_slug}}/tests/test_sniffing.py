@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from upload_service.sniffing import SNIFF_BYTES, peek, served_type, sniff_type, type_allowed
+from {{ cookiecutter.project_slug }}.sniffing import SNIFF_BYTES, peek, served_type, sniff_type, type_allowed
 
 from .bodies import body, content_type, everything_under, file_part
 from .conftest import LiveServer
