@@ -75,18 +75,20 @@ def file_response(request: Request, info: StoredFile, file: BinaryIO) -> Respons
     response.cache_control = "private, no-cache"
     response.headers["Content-Security-Policy"] = FILE_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
-    if answer.status not in (200, 206):
-        content_range = {"Content-Range": f"bytes */{info.size}"}
+    if answer.status == 412:
         file.close()
-        if answer.status == 412:
-            raise HTTPPreconditionFailed("The file does not meet the request's If-Match or If-Unmodified-Since")
-        if answer.status == 416:
-            # The error view renders the body (JSON or the page); a response
-            # callback adds the length a 416 must state (RFC 9110 section 15.5.17).
-            request.add_response_callback(lambda _request, error: error.headers.update(content_range))
-            raise HTTPRequestRangeNotSatisfiable(f"No requested range starts inside the file of {info.size} bytes")
-        # 304: no body, and none of the body's headers (RFC 9110 section 15.4.5).
-        response.status = answer.status
+        raise HTTPPreconditionFailed("The file does not meet the request's If-Match or If-Unmodified-Since")
+    if answer.status == 416:
+        file.close()
+        # The error view renders the body (JSON or the page); a response
+        # callback adds the length a 416 must state (RFC 9110 section 15.5.17).
+        content_range = {"Content-Range": f"bytes */{info.size}"}
+        request.add_response_callback(lambda _request, error: error.headers.update(content_range))
+        raise HTTPRequestRangeNotSatisfiable(f"No requested range starts inside the file of {info.size} bytes")
+    if answer.status == 304:
+        file.close()
+        # No body, and none of the body's headers (RFC 9110 section 15.4.5).
+        response.status = 304
         for name in ("Content-Type", "Content-Length"):
             response.headers.pop(name, None)
         return response
