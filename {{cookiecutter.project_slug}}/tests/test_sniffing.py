@@ -132,3 +132,13 @@ def test_allowed_types_text_star_refuses_an_image_naming_its_type(
     assert response.status_code == 415
     assert "is image/png, which is not accepted" in response.json()["error"]
     assert everything_under(server.storage_path, server.temp_path) == []
+
+
+@pytest.mark.server
+def test_page_previews_a_png_but_not_an_svg_served_inert(make_live_server: Callable[..., LiveServer]) -> None:
+    server = make_live_server(allowed_extensions="", allowed_types="")
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><circle r="1"/></svg>'
+    ids = {name: post(server, data, name).json()["files"][0]["id"] for name, data in [("a.png", PNG), ("b.svg", svg)]}
+    page = requests.get(server.url + "/", timeout=30).text
+    assert f'<img class="preview" src="/files/{ids["a.png"]}"' in page
+    assert f'src="/files/{ids["b.svg"]}"' not in page
