@@ -35,11 +35,10 @@ MAX_HEADER_LINE_BYTES = 8 * 1024
 # form-data encoding algorithm"); every other byte is sent as UTF-8.
 _FILENAME_ESCAPES = {"%22": '"', "%0D": "\r", "%0A": "\n"}
 
-# One "; name=value" of a header, the value a token or a quoted string (see
-# ``disposition_parameters`` for where a quoted string ends).
-_PARAMETER = re.compile(
-    r';[ \t]*(?P<name>[^;=\s]+)[ \t]*=[ \t]*(?:"(?P<quoted>.*?)"(?=[ \t]*(?:;|$))|(?P<token>[^;]*))', re.DOTALL
-)
+# The start of one "; name=value" of a header, and the end of a quoted value
+# (see ``disposition_parameters``).
+_PARAMETER_NAME = re.compile(r";[ \t]*([^;=\s]+)[ \t]*=[ \t]*")
+_QUOTED_END = re.compile(r'"[ \t]*(?=;|$)')
 # The Content-Transfer-Encoding values that leave a part's bytes as they are.
 _IDENTITY_ENCODINGS = frozenset({"binary", "8bit", "7bit"})
 
@@ -140,19 +139,34 @@ def disposition_parameters(value: str) -> tuple[str, dict[str, str]]:
     and ``\\`` are read as an escaped quote and backslash (RFC 9110 section
     5.6.4), for clients that escape that way.
     """
-    disposition, _, rest = value.partition(";")
+    disposition, semicolon, rest = value.partition(";")
+    rest = semicolon + rest
     parameters: dict[str, str] = {}
-    for match in _PARAMETER.finditer(";" + rest):
-        name = match.group("name").lower()
+    position = 0
+    # Once a search for a closing quote has failed, none lies further on:
+    # not searching again keeps hostile headers to one pass, never quadratic.
+    closing_quotes_left = True
+    while (start := rest.find(";", position)) != -1:
+        match = _PARAMETER_NAME.match(rest, start)
+        if match is None:
+            position = start + 1
+            continue
+        name, position = match.group(1).lower(), match.end()
+        quoted = rest.startswith('"', position)
+        end = _QUOTED_END.search(rest, position + 1) if quoted and closing_quotes_left else None
+        if end is not None:
+            text = re.sub(r'\\([\\"])', r"\1", rest[position + 1 : end.start()])
+            position = end.end()
+        else:  # a token, or a quote never closed: the value runs to the next ";"
+            closing_quotes_left = closing_quotes_left and not quoted
+            stop = rest.find(";", position)
+            stop = len(rest) if stop == -1 else stop
+            text, position = rest[position:stop].strip(" \t"), stop
         if "*" in name:
             continue
         if name in parameters:
             raise BadRequest(f"A part's Content-Disposition gives {name!r} twice")
-        quoted = match.group("quoted")
-        if quoted is None:
-            parameters[name] = match.group("token").strip(" \t")
-        else:
-            parameters[name] = re.sub(r'\\([\\"])', r"\1", quoted)
+        parameters[name] = text
     return disposition.strip(" \t").lower(), parameters
 
 
