@@ -52,7 +52,8 @@ MEDIA = {
 
 @pytest.fixture
 def server(make_live_server: Callable[..., LiveServer]) -> LiveServer:
-    return make_live_server()
+    """Accepting the tests' files whatever the project's answers (any name, any type, up to 1 MiB)."""
+    return make_live_server(allowed_extensions="", allowed_types="", max_size="1MB")
 
 
 @pytest.fixture
@@ -203,7 +204,7 @@ def test_served_type_of_a_passive_type_is_kept(stored: str) -> None:
 
 @pytest.fixture
 def picky_server(make_live_server: Callable[..., LiveServer]) -> LiveServer:
-    return make_live_server(allowed_types="audio/* image/png")
+    return make_live_server(allowed_extensions="", allowed_types="audio/* image/png", max_size="1MB")
 
 
 def post_to(server: LiveServer, data: bytes, filename: str) -> requests.Response:
