@@ -311,7 +311,7 @@ def test_the_servers_refusal_shows_on_the_files_row(open_page, make_live_server,
     row = upload_row(page, "fake.png")
     expect(row).to_have_attribute("data-state", "failed")
     expect(row.locator(".upload-message")).to_contain_text(
-        "png is application/octet-stream, which is not accepted; allowed: image/png, audio/mpeg."
+        "png is text/plain, which is not accepted; allowed: image/png, audio/mpeg."
     )
     assert data_files(server) == []
 

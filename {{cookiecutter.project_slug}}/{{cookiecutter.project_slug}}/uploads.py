@@ -19,7 +19,7 @@ from .sanitizer import extension_of, secure_filename
 from .security import CSRF_FIELD, csrf_valid, header_csrf_valid
 from .settings import UploadSettings
 from .sizes import format_size
-from .sniffing import peek, sniff_type, type_allowed
+from .sniffing import media_type_of, peek, sniff_type, type_allowed
 from .storage import StagedFile, Storage, StoredFile
 
 FILE_FIELD = "file"
@@ -66,7 +66,7 @@ def _stage_parts(
     csrf_ok = header_csrf_valid(request)
     fields = 0
     for part in parts:
-        if part.filename is None:
+        if part.filename is None and part.name != FILE_FIELD:
             fields += 1
             if fields > MAX_FIELDS:
                 raise TooLarge(f"A request may carry at most {MAX_FIELDS} form fields")
@@ -79,6 +79,8 @@ def _stage_parts(
             raise BadRequest("Missing or wrong CSRF token: reload the page and try again")
         if part.name != FILE_FIELD or part.filename == "":
             continue  # another file input, or "no file chosen": read past it
+        # A part named ``file`` is a file whatever its parameters: without a
+        # filename, or with one that sanitizes to nothing, it is "upload".
         if len(staged) == config.max_files:
             raise TooLarge(f"A request may carry at most {config.max_files} files (uploads.max_files)")
         staged.append(_stage(part, config, storage))
@@ -89,7 +91,8 @@ def _stage_parts(
 
 
 def _stage(part: Part, config: UploadSettings, storage: Storage) -> StagedFile:
-    filename = secure_filename(part.filename)
+    original = part.filename or ""
+    filename = secure_filename(original)
     extension = extension_of(filename)
     if config.allowed_extensions and extension not in config.allowed_extensions:
         allowed = ", ".join(sorted(config.allowed_extensions))
@@ -99,8 +102,9 @@ def _stage(part: Part, config: UploadSettings, storage: Storage) -> StagedFile:
     content_type = sniff_type(head)
     if config.allowed_types and not type_allowed(content_type, config.allowed_types):
         allowed = ", ".join(config.allowed_types)
-        raise UnsupportedType(f"The file {filename} is {content_type}, which is not accepted; allowed: {allowed}")
-    return storage.stage(chunks, filename=filename, original_filename=part.filename, content_type=content_type)
+        shown = media_type_of(content_type)
+        raise UnsupportedType(f"The file {filename} is {shown}, which is not accepted; allowed: {allowed}")
+    return storage.stage(chunks, filename=filename, original_filename=original, content_type=content_type)
 
 
 def _commit_all(staged: list[StagedFile], storage: Storage) -> list[StoredFile]:

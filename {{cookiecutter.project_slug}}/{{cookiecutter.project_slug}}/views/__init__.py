@@ -2,6 +2,7 @@
 
 from pyramid.request import Request
 
+from ..negotiation import preferred_offer
 from ..storage import StoredFile
 
 # Where this project's page templates live; the extension is the template
@@ -11,9 +12,14 @@ ERROR_TEMPLATE = "{{ cookiecutter.project_slug }}:templates/error.{{ cookiecutte
 
 
 def wants_json(request: Request) -> bool:
-    """Whether the client asked for JSON rather than a page (``Accept`` header)."""
-    offers = request.accept.acceptable_offers(["text/html", "application/json"])
-    return bool(offers) and offers[0][0] == "application/json"
+    """Whether the client prefers JSON to a page (``Accept``, RFC 9110 section 12.5.1).
+
+    A client that names ``application/json`` above ``text/html`` (by q-value,
+    then by naming it outright rather than through ``*/*``) gets JSON; every
+    other one, ``*/*`` alone included (curl, requests, ``fetch()``), gets the
+    page: see ``negotiation.py``.
+    """
+    return preferred_offer(request.headers.get("Accept"), ["text/html", "application/json"]) == "application/json"
 
 
 def absolute_url(request: Request, route_name: str, **parts: object) -> str:

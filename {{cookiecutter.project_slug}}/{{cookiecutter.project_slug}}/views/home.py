@@ -10,10 +10,12 @@ from pyramid.view import view_config
 from .. import PROJECT_NAME
 from ..security import csrf_token
 from ..sizes import format_size
+from ..sniffing import served_type
 from ..storage import ID_PATTERN, NotFound, StoredFile
 from . import HOME_TEMPLATE
 
-# Sniffed types the page can play or show inline, from the download route.
+# Served types the page can play or show inline, from the download route (an
+# SVG is image/svg+xml but served as application/octet-stream: no preview).
 _PREVIEWS = {"audio": "audio", "image": "image", "video": "video"}
 
 
@@ -72,7 +74,7 @@ def _file_row(request: Request, info: StoredFile) -> dict[str, object]:
         "created_text": created.strftime("%Y-%m-%d %H:%M UTC"),
         "url": request.route_path("file", id=info.id),
         "delete_url": request.route_path("file_delete", id=info.id),
-        "preview": _PREVIEWS.get(info.content_type.partition("/")[0]),
+        "preview": _PREVIEWS.get(served_type(info.content_type).partition("/")[0]),
         "content_type": info.content_type,
     }
 
