@@ -1,8 +1,13 @@
 # pyramid-cookiecutter-uploads: everything a fresh machine with python3 and make needs.
 #
-#   make serve   bake the default project into build/serve and serve it on http://localhost:6543
-#   make test    run every test: the fast render tests, then each baked project's own suite
+#   make serve     bake the default project into build/serve and serve it on http://localhost:6543
+#   make project   generate a project of your own, answering the questions
+#   make test      run every test: the fast render tests, then each baked project's own suite
 #
+# `make serve PORT=8080` serves on another port; `make serve REBAKE=1` bakes
+# the project again over your edits to it (scripts/bake-serve).
+# `make project OUTPUT_DIR=~/src` writes the project elsewhere than next to
+# this clone; `ARGS="--no-input project_name='Photo Share'"` skips the questions.
 # `make test-fast` and `make test-slow` run the two halves alone.
 # `make bench` runs the upload benchmark (benchmarks/upload.py).
 
@@ -11,8 +16,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 SERVE_DIR := build/serve
 PROJECT := $(SERVE_DIR)/upload_service
+PORT ?= 6543
+REBAKE ?=
+OUTPUT_DIR ?= ..
+ARGS ?=
 
-.PHONY: serve test test-fast test-slow system-deps clean bench
+.PHONY: serve project test test-fast test-slow system-deps clean bench
 
 # The template's own tooling (cookiecutter, pytest, uv...), in a virtualenv.
 $(BIN)/cookiecutter: requirements-dev.txt
@@ -21,14 +30,26 @@ $(BIN)/cookiecutter: requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# Re-baking over an existing project keeps its var/ (the files you uploaded).
+# A busy port is one line (scripts/port-free), checked first and again just
+# before pserve. scripts/bake-serve bakes only when the template changed,
+# never over your edits to the project without saying so, and never touches
+# its var/ (the files you uploaded).
 serve: $(BIN)/cookiecutter
-	$(BIN)/cookiecutter --no-input --overwrite-if-exists --output-dir $(SERVE_DIR) $(CURDIR)
-	test -x $(PROJECT)/.venv/bin/python || $(BIN)/uv venv --quiet --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(PROJECT)/.venv
-	$(BIN)/uv pip install --quiet --python $(PROJECT)/.venv/bin/python -e $(PROJECT)
-	cd $(PROJECT) && .venv/bin/alembic -c development.ini upgrade head && .venv/bin/pserve development.ini
+	@$(PYTHON) scripts/port-free $(PORT)
+	@$(BIN)/python scripts/bake-serve $(SERVE_DIR) $(if $(REBAKE),--rebake)
+	@test -x $(PROJECT)/.venv/bin/python || $(BIN)/uv venv --quiet --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(PROJECT)/.venv
+	@$(BIN)/uv pip install --quiet --python $(PROJECT)/.venv/bin/python -e $(PROJECT)
+	@$(PYTHON) scripts/port-free $(PORT)
+	@cd $(PROJECT) && .venv/bin/alembic --quiet -c development.ini upgrade head  # the catalogue, created or upgraded
+	cd $(PROJECT) && .venv/bin/pserve development.ini http_port=$(PORT)
 
-# Chromium (for the browser tests), curl and PostgreSQL, from Debian's packages when missing.
+# Your own project: cookiecutter asks each question (Enter keeps the
+# default), writes the project into OUTPUT_DIR (the directory holding this
+# clone, unless given) and prints the commands that install and serve it.
+project: $(BIN)/cookiecutter
+	$(BIN)/cookiecutter --output-dir $(OUTPUT_DIR) $(CURDIR) $(ARGS)
+
+# Chromium (for the browser tests), curl, libmagic and PostgreSQL, from Debian's packages when missing.
 system-deps:
 	scripts/system-deps
 
@@ -49,5 +70,6 @@ bench: $(BIN)/cookiecutter
 	command -v curl >/dev/null || scripts/system-deps
 	$(BIN)/python benchmarks/upload.py $(BENCH_ARGS)
 
+# Also removes build/serve: the served project, its edits and its uploads.
 clean:
 	rm -rf build .pytest_cache

@@ -3,29 +3,39 @@
 The rule, visible in the template tree: ``templates/`` holds every page in
 each language (``home.jinja2``, ``home.pt``, ``home.mako``...); the project
 keeps the files whose extension is its language's.
+
+The closing message is for a person who ran cookiecutter (or ``make
+project``): the commands that install, test and serve the new project.
+``make serve`` does all of that itself and bakes into a scratch directory
+first (scripts/bake-serve), so it sets ``UPLOADS_BAKED_BY=make-serve`` in
+the environment and the hook says nothing; bake-serve reports what it did.
 """
 
 import json
+import os
+import shlex
 from pathlib import Path
 
 # See pre_gen_project.py for why answers arrive through tojson, twice.
 ANSWERS = json.loads({{cookiecutter | tojson | tojson}})
 
-project = Path.cwd()
-keep = "." + ANSWERS["__template_extension"]
-for template in (project / ANSWERS["project_slug"] / "templates").iterdir():
-    if template.suffix != keep:
-        template.unlink()
+# The value of the UPLOADS_BAKED_BY environment variable that silences the message.
+MAKE_SERVE = "make-serve"
 
-print(
-    f"""
-Your project "{ANSWERS["project_name"]}" is ready in {project}
 
-Next steps:
+def next_steps(project: Path, answers: dict[str, str]) -> str:
+    """The message a person sees after a bake: every command, in order, as it must be typed."""
+    return f"""
+Your project "{answers["project_name"]}" is ready in {project}
 
-    cd {project}
+Next steps (python3 with its venv module, and a connection to PyPI):
+
+    cd {shlex.quote(str(project))}
     python3 -m venv .venv
     .venv/bin/pip install -e ".[testing]"
+    .venv/bin/alembic -c development.ini upgrade head
+
+(The last one creates the catalogue, SQLite in var/; run it again after updates.)
 
 Run its tests (the browser tests need Chromium, see README.md):
 
@@ -34,5 +44,20 @@ Run its tests (the browser tests need Chromium, see README.md):
 Serve it, then open http://localhost:6543 and drop some files on the page:
 
     .venv/bin/pserve development.ini --reload
+
+(`.venv/bin/pserve development.ini http_port=8080 --reload` serves on port 8080.)
 """
-)
+
+
+def keep_language_templates(project: Path, answers: dict[str, str]) -> None:
+    keep = "." + answers["__template_extension"]
+    for template in (project / answers["project_slug"] / "templates").iterdir():
+        if template.suffix != keep:
+            template.unlink()
+
+
+if __name__ == "__main__":
+    project = Path.cwd()
+    keep_language_templates(project, ANSWERS)
+    if os.environ.get("UPLOADS_BAKED_BY") != MAKE_SERVE:
+        print(next_steps(project, ANSWERS))

@@ -26,9 +26,9 @@ from local_extensions import sizes  # noqa: E402
 # dependencies, and its own tests directory.
 RESERVED = set(sys.stdlib_module_names) | {
     "chameleon",
-    "filetype",
     "hypothesis",
     "jinja2",
+    "magic",
     "mako",
     "markupsafe",
     "multipart",

@@ -10,7 +10,7 @@ from conftest import TEMPLATE
 RUFF = str(Path(sys.executable).parent / "ruff")
 # Paths, not ".": ruff would try to read the template's pyproject.toml, which
 # is not TOML until cookiecutter has rendered it.
-SOURCES = ["hooks", "tests", "benchmarks", "local_extensions.py"]
+SOURCES = ["hooks", "tests", "benchmarks", "local_extensions.py", "scripts/bake-serve", "scripts/port-free"]
 
 
 @pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["check", "format"])

@@ -14,10 +14,10 @@ import plaster
 import pytest
 import requests
 import sqlalchemy
-import waitress
 from waitress import wasyncore
 
 from {{ cookiecutter.project_slug }}.models import alembic_config
+from {{ cookiecutter.project_slug }}.server import create_server
 
 PROJECT = Path(__file__).resolve().parent.parent
 TESTING_INI = PROJECT / "testing.ini"
@@ -55,8 +55,8 @@ def server_options() -> dict[str, str]:
 
 
 def start_waitress(app: object) -> tuple[object, threading.Thread]:
-    """Serve ``app`` with testing.ini's server options on an ephemeral loopback port."""
-    server = waitress.create_server(app, host="127.0.0.1", port=0, **server_options())
+    """Serve ``app`` as ``pserve`` does (``server.py``), with testing.ini's options, on an ephemeral loopback port."""
+    server = create_server(app, host="127.0.0.1", port=0, **server_options())
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     return server, thread

@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from .helpers import PROJECT, LiveServer, stored_files
+from .wire import served
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -310,7 +311,7 @@ def test_the_servers_refusal_shows_on_the_files_row(open_page, make_live_server,
     row = upload_row(page, "fake.png")
     expect(row).to_have_attribute("data-state", "failed")
     expect(row.locator(".upload-message")).to_contain_text(
-        "png is application/octet-stream, which is not accepted; allowed: image/png, audio/mpeg."
+        "png is text/plain, which is not accepted; allowed: image/png, audio/mpeg."
     )
     assert data_files(server) == []
 
@@ -345,6 +346,24 @@ def test_without_javascript_a_refused_upload_shows_the_reason(open_page, make_li
     expect(page.get_by_role("alert")).to_have_text("The upload is larger than the limit of 1 MiB (uploads.max_size).")
     expect(page.locator("#file-input")).to_be_visible()  # ready to try again
     assert data_files(server) == []
+
+
+def test_without_javascript_a_body_refused_by_the_server_from_its_length_shows_the_reason(
+    open_page, app_settings, tmp_path
+):
+    """Waitress's own limit answers before the body is read; the browser, still sending, gets the page."""
+    with served(app_settings, max_size=1024 * 1024) as server:
+        page = open_page(server, java_script_enabled=False)
+        page.locator("#file-input").set_input_files(write_files(tmp_path, {"huge.bin": bytes(3_000_000)}))
+        with page.expect_navigation() as navigation:
+            page.get_by_role("button", name="Upload", exact=True).click()
+
+        assert navigation.value.status == 413
+        expect(page.get_by_role("alert")).to_have_text(
+            "The upload is larger than the limit of 1 MiB (uploads.max_size)."
+        )
+        expect(page.locator("header a")).to_have_attribute("href", "/")  # the way back
+        assert data_files(server) == []
 
 
 def test_delete_asks_for_confirmation_then_removes_the_row_and_the_file(page, live_server):

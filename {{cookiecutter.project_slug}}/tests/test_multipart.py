@@ -84,6 +84,64 @@ def test_part_without_filename_is_a_form_field() -> None:
     assert only_filename('form-data; name="comment"') is None
 
 
+@pytest.mark.parametrize(
+    ("disposition", "name", "filename"),
+    [
+        ('form-data; NAME="file"; FileName="a.txt"', "file", "a.txt"),  # parameter names: any case
+        ("Form-Data; name=file; filename=a.txt", "file", "a.txt"),  # tokens, unquoted
+        ('form-data;name="file";filename="a.txt"', "file", "a.txt"),
+        ('form-data; name = "file" ; filename = "a.txt" ', "file", "a.txt"),
+        ('form-data; name="file"; filename="a;b=c.txt"', "file", "a;b=c.txt"),  # ; and = inside quotes
+        (r'form-data; name="file"; filename="\\\"', "file", "\\\\"),  # three backslashes: one escaped pair, one alone
+        ('form-data; name="file"; filename="C:\\dir\\"; x="1"', "file", "C:\\dir\\"),
+        ('form-data; name="file"; filename="a\\"b.txt"', "file", 'a"b.txt'),  # an escaped quote
+        ('form-data; name="file"; filename="=?UTF-8?Q?caf=C3=A9.txt?="', "file", "=?UTF-8?Q?caf=C3=A9.txt?="),
+        ('form-data; name="fi\\"le"; filename="a.txt"', 'fi"le', "a.txt"),
+    ],
+    ids=[
+        "case-insensitive",
+        "tokens",
+        "no-spaces",
+        "spaces-around-equals",
+        "separators-quoted",
+        "only-backslashes",
+        "trailing-backslash",
+        "escaped-quote",
+        "encoded-word-kept-as-sent",
+        "escaped-quote-in-name",
+    ],
+)
+def test_disposition_parameter_shapes(disposition: str, name: str, filename: str) -> None:
+    [(parsed, _)] = parse(body(part(disposition, b"x")))
+    assert (parsed.name, parsed.filename) == (name, filename)
+
+
+@pytest.mark.parametrize(
+    "disposition",
+    [
+        'form-data; name="file"; filename="a.txt"; filename="b.exe"',
+        'form-data; name="file"; name="other"; filename="a.txt"',
+        'form-data; name="file"; filename="a.txt"; FILENAME="b.exe"',
+    ],
+    ids=["filename-twice", "name-twice", "filename-twice-in-other-case"],
+)
+def test_parameter_given_twice_is_400(disposition: str) -> None:
+    with pytest.raises(BadRequest, match="twice"):
+        parse(body(part(disposition, b"x")))
+
+
+@pytest.mark.parametrize("encoding", ["quoted-printable", "base64", "x-gzip"])
+def test_part_with_a_content_transfer_encoding_is_400(encoding: str) -> None:
+    with pytest.raises(BadRequest, match=encoding):
+        parse(body(file_part(b"caf=C3=A9", headers=[f"Content-Transfer-Encoding: {encoding}"])))
+
+
+@pytest.mark.parametrize("encoding", ["binary", "8bit", "7BIT"])
+def test_part_with_an_identity_transfer_encoding_is_read_as_sent(encoding: str) -> None:
+    [(_, data)] = parse(body(file_part(b"caf=C3=A9", headers=[f"Content-Transfer-Encoding: {encoding}"])))
+    assert data == b"caf=C3=A9"
+
+
 # -- malformed bodies: 400 -----------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ def main(global_config: dict[str, str], **settings: str) -> object:
         config.include(".cleaning")  # old records imported, unrecorded bytes removed
         config.set_csrf_storage_policy(CookieCSRFStoragePolicy(httponly=True, samesite="Strict"))
         config.add_subscriber(add_security_headers, NewResponse)
+        config.include(".refusals")  # answers for requests the server refused (server.py)
         config.include(".routes")
         config.scan()
     return config.make_wsgi_app()

@@ -17,6 +17,7 @@ into a plain loop::
                 ...
 """
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -34,10 +35,20 @@ MAX_HEADER_LINE_BYTES = 8 * 1024
 # form-data encoding algorithm"); every other byte is sent as UTF-8.
 _FILENAME_ESCAPES = {"%22": '"', "%0D": "\r", "%0A": "\n"}
 
+# The start of one "; name=value" of a header, and the end of a quoted value
+# (see ``disposition_parameters``).
+_PARAMETER_NAME = re.compile(r";[ \t]*([^;=\s]+)[ \t]*=[ \t]*")
+_QUOTED_END = re.compile(r'"[ \t]*(?=;|$)')
+# The Content-Transfer-Encoding values that leave a part's bytes as they are.
+_IDENTITY_ENCODINGS = frozenset({"binary", "8bit", "7bit"})
+
 
 @dataclass
 class Part:
-    """One part of the body: a form field (``filename is None``) or a file.
+    """One part of the body: a form field (no ``filename`` parameter: ``None``) or a file.
+
+    ``filename`` is the parameter as sent, percent-escapes of browsers
+    decoded; ``""`` is a file input with no file chosen.
 
     ``body`` yields the part's bytes and must be consumed before the next
     part is requested; :func:`iter_parts` drains whatever was left unread.
@@ -94,23 +105,72 @@ def _body(events: Iterator[tuple[str, object]]) -> Iterator[memoryview]:
 
 
 def _part(headers: dict[bytes, bytes], body: Iterator[memoryview]) -> Part:
-    disposition, options = parse_options_header(headers.get(b"content-disposition", b""))
-    if disposition != b"form-data":
+    header = headers.get(b"content-disposition", b"").decode("utf-8", "replace")  # browsers send UTF-8
+    disposition, parameters = disposition_parameters(header)
+    if disposition != "form-data":
         raise BadRequest("Every part needs a 'Content-Disposition: form-data' header")
-    if not options.get(b"name"):
+    if not parameters.get("name"):
         raise BadRequest("A part has no name")
-    filename = options.get(b"filename")
+    encoding = headers.get(b"content-transfer-encoding", b"binary").decode("latin-1").strip().lower()
+    if encoding not in _IDENTITY_ENCODINGS:
+        # RFC 7578 section 4.7: senders must not encode parts. Storing the
+        # encoded text as the file would keep bytes the user never had.
+        raise BadRequest(f"A part is sent with Content-Transfer-Encoding: {encoding}; send the bytes as they are")
+    filename = parameters.get("filename")
     return Part(
-        name=options[b"name"].decode("utf-8", "replace"),
+        name=parameters["name"],
         filename=None if filename is None else _decode_filename(filename),
         body=body,
     )
 
 
-def _decode_filename(raw: bytes) -> str:
-    # RFC 7578 section 4.2: only the plain ``filename`` parameter counts;
-    # python-multipart already ignores ``filename*``.
-    name = raw.decode("utf-8", "replace")
+def disposition_parameters(value: str) -> tuple[str, dict[str, str]]:
+    r"""A part's ``Content-Disposition``: its lower-cased type and its parameters.
+
+    Parameter names are case-insensitive, and a name given twice makes the
+    header invalid (RFC 6266 section 4.1): parsers that keep the first and
+    parsers that keep the last would see different files, so it is a
+    :class:`BadRequest`. ``filename*`` and the other extended parameters are
+    ignored, as RFC 7578 section 4.2 forbids them in ``multipart/form-data``.
+
+    A quoted value ends at the first quote followed by ``;`` or the end of
+    the header. Browsers send a quote inside a name as ``%22`` and a
+    backslash as it is, so ``filename="a\"`` names ``a\``; elsewhere ``\"``
+    and ``\\`` are read as an escaped quote and backslash (RFC 9110 section
+    5.6.4), for clients that escape that way.
+    """
+    disposition, semicolon, rest = value.partition(";")
+    rest = semicolon + rest
+    parameters: dict[str, str] = {}
+    position = 0
+    # Once a search for a closing quote has failed, none lies further on:
+    # not searching again keeps hostile headers to one pass, never quadratic.
+    closing_quotes_left = True
+    while (start := rest.find(";", position)) != -1:
+        match = _PARAMETER_NAME.match(rest, start)
+        if match is None:
+            position = start + 1
+            continue
+        name, position = match.group(1).lower(), match.end()
+        quoted = rest.startswith('"', position)
+        end = _QUOTED_END.search(rest, position + 1) if quoted and closing_quotes_left else None
+        if end is not None:
+            text = re.sub(r'\\([\\"])', r"\1", rest[position + 1 : end.start()])
+            position = end.end()
+        else:  # a token, or a quote never closed: the value runs to the next ";"
+            closing_quotes_left = closing_quotes_left and not quoted
+            stop = rest.find(";", position)
+            stop = len(rest) if stop == -1 else stop
+            text, position = rest[position:stop].strip(" \t"), stop
+        if "*" in name:
+            continue
+        if name in parameters:
+            raise BadRequest(f"A part's Content-Disposition gives {name!r} twice")
+        parameters[name] = text
+    return disposition.strip(" \t").lower(), parameters
+
+
+def _decode_filename(name: str) -> str:
     for escape, char in _FILENAME_ESCAPES.items():
         name = name.replace(escape, char).replace(escape.lower(), char)
     return name

@@ -35,7 +35,7 @@ from .sanitizer import extension_of, secure_filename
 from .security import CSRF_FIELD, csrf_valid, header_csrf_valid
 from .settings import UploadSettings
 from .sizes import format_size
-from .sniffing import peek, sniff_type, type_allowed
+from .sniffing import media_type_of, peek, sniff_type, type_allowed
 from .storage import Staged, Storage
 
 FILE_FIELD = "file"
@@ -95,7 +95,7 @@ def _stage_parts(
     csrf_ok = header_csrf_valid(request)
     fields = 0
     for part in parts:
-        if part.filename is None:
+        if part.filename is None and part.name != FILE_FIELD:
             fields += 1
             if fields > MAX_FIELDS:
                 raise TooLarge(f"A request may carry at most {MAX_FIELDS} form fields")
@@ -108,6 +108,8 @@ def _stage_parts(
             raise BadRequest("Missing or wrong CSRF token: reload the page and try again")
         if part.name != FILE_FIELD or part.filename == "":
             continue  # another file input, or "no file chosen": read past it
+        # A part named ``file`` is a file whatever its parameters: without a
+        # filename, or with one that sanitizes to nothing, it is "upload".
         if len(received) == upload_settings.max_files:
             raise TooLarge(f"A request may carry at most {upload_settings.max_files} files (uploads.max_files)")
         received.append(_stage(part, upload_settings, storage))
@@ -118,7 +120,8 @@ def _stage_parts(
 
 
 def _stage(part: Part, upload_settings: UploadSettings, storage: Storage) -> Received:
-    filename = secure_filename(part.filename)
+    original = part.filename or ""
+    filename = secure_filename(original)
     extension = extension_of(filename)
     if upload_settings.allowed_extensions and extension not in upload_settings.allowed_extensions:
         allowed = ", ".join(sorted(upload_settings.allowed_extensions))
@@ -128,7 +131,8 @@ def _stage(part: Part, upload_settings: UploadSettings, storage: Storage) -> Rec
     content_type = sniff_type(head)
     if upload_settings.allowed_types and not type_allowed(content_type, upload_settings.allowed_types):
         allowed = ", ".join(upload_settings.allowed_types)
-        raise UnsupportedType(f"The file {filename} is {content_type}, which is not accepted; allowed: {allowed}")
+        shown = media_type_of(content_type)
+        raise UnsupportedType(f"The file {filename} is {shown}, which is not accepted; allowed: {allowed}")
     key = secrets.token_hex(16)  # 128 random bits: the file's id, and its key in the store
     measured = Measured(chunks)
     try:
@@ -139,7 +143,7 @@ def _stage(part: Part, upload_settings: UploadSettings, storage: Storage) -> Rec
         id=key,
         storage_key=key,
         filename=filename,
-        original_filename=part.filename,
+        original_filename=original,
         size=measured.size,
         sha256=sha256,
         content_type=content_type,

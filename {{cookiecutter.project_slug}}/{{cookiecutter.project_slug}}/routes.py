@@ -1,4 +1,4 @@
-"""URL dispatch: the page, the collection of files, and each file."""
+"""URL dispatch: the page, the collection of files, each file, and the site icon."""
 
 from pyramid.config import Configurator
 
@@ -6,6 +6,9 @@ from pyramid.config import Configurator
 def includeme(config: Configurator) -> None:
     config.add_static_view("static", "static", cache_max_age=3600)
     config.add_route("home", "/")
+    # Browsers ask for /favicon.ico on pages that name no icon (a JSON answer,
+    # a download); the pages themselves link static/favicon.svg.
+    config.add_route("favicon", "/favicon.ico")
     config.add_route("files", "/files")
     config.add_route("file", "/files/{id}")
     config.add_route("file_delete", "/files/{id}/delete")

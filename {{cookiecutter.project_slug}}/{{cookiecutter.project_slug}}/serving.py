@@ -1,12 +1,14 @@
-"""Serve a stored file: safe headers, ``Range`` requests, ``wsgi.file_wrapper``.
+"""Serve a stored file: safe headers, conditional and ``Range`` requests, ``wsgi.file_wrapper``.
 
-WebOb does the HTTP bookkeeping (``If-None-Match`` gives 304, ``Range``
-gives 206) when a response has ``conditional_response=True``. What it cannot
-know is how to read a range cheaply: given a plain iterator it would read
-and throw away every byte before the range. So a ranged request gets a
-:class:`FileIter` that seeks, and a whole-file request gets the server's
-``wsgi.file_wrapper``, which lets waitress send the file without our
-thread pushing every chunk through Python.
+``conditional.evaluate`` decides the status from the request's
+preconditions and ``Range`` (RFC 9110 sections 13-14; WebOb's
+``conditional_response`` gets several of those rules wrong, see that
+module). This module sends the answer cheaply: a whole file goes out
+through the server's ``wsgi.file_wrapper``, which lets waitress send it
+without our thread pushing every chunk through Python, and so does a range,
+from the seeked file, when the server is waitress; elsewhere a range is read
+by :class:`FileIter`, which seeks rather than reading and throwing away
+every byte before the range.
 """
 
 import unicodedata
@@ -14,10 +16,11 @@ from collections.abc import Iterator
 from typing import BinaryIO
 from urllib.parse import quote
 
+from pyramid.httpexceptions import HTTPPreconditionFailed, HTTPRequestRangeNotSatisfiable
 from pyramid.request import Request
 from pyramid.response import Response
-from webob.byterange import Range
 
+from .conditional import Validators, evaluate
 from .models import StoredFile
 from .sanitizer import secure_filename
 from .security import FILE_POLICY
@@ -27,39 +30,26 @@ BLOCK_SIZE = 1024 * 1024
 
 
 class FileIter:
-    """A WSGI ``app_iter`` over an open file, with a seeking ``app_iter_range``.
+    """A WSGI ``app_iter`` over bytes ``start`` to ``stop`` (exclusive) of an open file.
 
-    Given waitress's ``wsgi.file_wrapper``, a range is sent by waitress
-    straight from the file too: yielded from here, waitress would spill every
-    range past ``outbuf_overflow`` (1 MB) into a temp file and send it from
-    there, writing to disk as much as it serves (``benchmarks/RESULTS.md``).
+    For servers whose ``wsgi.file_wrapper`` cannot send part of a file.
+    Under waitress a range is sent by its file wrapper too: yielded from
+    here, waitress would spill every range past ``outbuf_overflow`` (1 MB)
+    into a temp file and send it from there, writing to disk as much as it
+    serves (``benchmarks/RESULTS.md``).
     """
 
-    def __init__(self, file: BinaryIO, block_size: int = BLOCK_SIZE, wrapper: object = None) -> None:
+    def __init__(self, file: BinaryIO, start: int, stop: int, block_size: int = BLOCK_SIZE) -> None:
         self.file = file
+        self.start = start
+        self.stop = stop
         self.block_size = block_size
-        self.wrapper = wrapper
 
     def __iter__(self) -> Iterator[bytes]:
-        while block := self.file.read(self.block_size):
-            yield block
-
-    def app_iter_range(self, start: int, stop: int | None) -> Iterator[bytes]:
-        """Yield bytes ``start`` to ``stop`` (exclusive) without reading what precedes."""
-        self.file.seek(start)
-        if _sends_from_position(self.wrapper):
-            # WebOb has set Content-Length to ``stop - start``.
-            return self.wrapper(self.file, self.block_size)
-        return self._read_range(start, stop)
-
-    def _read_range(self, start: int, stop: int | None) -> Iterator[bytes]:
-        remaining = None if stop is None else stop - start
-        while remaining is None or remaining > 0:
-            block = self.file.read(self.block_size if remaining is None else min(self.block_size, remaining))
-            if not block:
-                return
-            if remaining is not None:
-                remaining -= len(block)
+        self.file.seek(self.start)
+        remaining = self.stop - self.start
+        while remaining > 0 and (block := self.file.read(min(self.block_size, remaining))):
+            remaining -= len(block)
             yield block
 
     def close(self) -> None:
@@ -67,40 +57,58 @@ class FileIter:
 
 
 def file_response(request: Request, info: StoredFile, file: BinaryIO) -> Response:
-    """The response for ``GET /files/{id}``: the bytes as an inert attachment."""
-    wrapper = request.environ.get("wsgi.file_wrapper")
-    whole = _requested_range(request) is None and wrapper is not None
-    app_iter = wrapper(file, BLOCK_SIZE) if whole else FileIter(file, wrapper=wrapper)
-    response = Response(
-        app_iter=app_iter,
-        content_type=served_type(info.content_type),
-        content_length=info.size,
-        conditional_response=True,
-        charset=None,
-    )
+    """The response for ``GET`` or ``HEAD /files/{id}``: the bytes as an inert attachment.
+
+    Answers 200, 206 or 304 (closing ``file`` when it sends no bytes);
+    raises ``HTTPPreconditionFailed`` (412) and
+    ``HTTPRequestRangeNotSatisfiable`` (416, with ``Content-Range: bytes */length``).
+    """
+    last_modified = info.created
+    answer = evaluate(request.method, request.environ, Validators(info.sha256, last_modified, info.size))
+    response = Response(charset=None)
+    # Sent with every answer, 304 included: a cache updates the stored
+    # response's headers from a 304 (RFC 9111 section 4.3.4), and must keep
+    # the file's policy rather than take the pages' default.
     response.etag = info.sha256  # the content's own hash: a perfect strong validator
-    response.last_modified = info.created
-    response.accept_ranges = "bytes"
+    response.last_modified = last_modified
     response.cache_control = "private, no-cache"
-    response.content_disposition = content_disposition(info.filename)
     response.headers["Content-Security-Policy"] = FILE_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
+    if answer.status == 412:
+        file.close()
+        raise HTTPPreconditionFailed("The file does not meet the request's If-Match or If-Unmodified-Since")
+    if answer.status == 416:
+        file.close()
+        # The error view renders the body (JSON or the page); a response
+        # callback adds the length a 416 must state (RFC 9110 section 15.5.17).
+        content_range = {"Content-Range": f"bytes */{info.size}"}
+        request.add_response_callback(lambda _request, error: error.headers.update(content_range))
+        raise HTTPRequestRangeNotSatisfiable(f"No requested range starts inside the file of {info.size} bytes")
+    if answer.status == 304:
+        file.close()
+        # No body, and none of the body's headers (RFC 9110 section 15.4.5).
+        response.status = 304
+        for name in ("Content-Type", "Content-Length"):
+            response.headers.pop(name, None)
+        return response
+    response.status = answer.status
+    response.accept_ranges = "bytes"
+    response.content_type = served_type(info.content_type)
+    response.content_disposition = content_disposition(info.filename)
+    response.app_iter = _body(request, file, answer.start, answer.stop, whole=answer.status == 200)
+    response.content_length = answer.stop - answer.start  # after app_iter, whose setter clears it
+    if answer.status == 206:
+        response.content_range = (answer.start, answer.stop, info.size)
     return response
 
 
-def _requested_range(request: Request) -> Range | None:
-    """The request's ``Range``, or ``None`` when there is none or it cannot be parsed.
-
-    WebOb raises ``ValueError`` on some malformed values (``bytes=--1``),
-    here and again when it answers the conditional response. RFC 9110 lets a
-    server ignore a Range it does not understand, so the header is dropped
-    from the request and the whole file is sent, rather than a 500.
-    """
-    try:
-        return request.range
-    except ValueError:
-        request.environ.pop("HTTP_RANGE", None)
-        return None
+def _body(request: Request, file: BinaryIO, start: int, stop: int, *, whole: bool) -> object:
+    """The ``app_iter`` for bytes ``start`` to ``stop`` of ``file``: the server's file wrapper where it can."""
+    wrapper = request.environ.get("wsgi.file_wrapper")
+    if wrapper is not None and (whole or _sends_from_position(wrapper)):
+        file.seek(start)  # Content-Length tells waitress where to stop
+        return wrapper(file, BLOCK_SIZE)
+    return FileIter(file, start, stop)
 
 
 def _sends_from_position(wrapper: object) -> bool:

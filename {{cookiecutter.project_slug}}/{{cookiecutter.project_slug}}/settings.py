@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .sizes import parse_size
 
@@ -35,6 +36,7 @@ class UploadSettings:
     file_mode: int
     dir_mode: int
     clean_after: float  # seconds: unrecorded bytes younger than this are never cleaned
+    public_url: str = ""  # "" = absolute URLs from the request's (checked) Host header
 
 
 def load(settings: Mapping[str, str], here: Path) -> UploadSettings:
@@ -72,6 +74,7 @@ def load(settings: Mapping[str, str], here: Path) -> UploadSettings:
         file_mode=_mode(get("file_mode", "0o640"), "file_mode"),
         dir_mode=_mode(get("dir_mode", "0o750"), "dir_mode"),
         clean_after=_duration(get("clean_after", DEFAULT_CLEAN_AFTER), "clean_after"),
+        public_url=_public_url(get("public_url", "")),
     )
 
 
@@ -138,3 +141,16 @@ def _duration(value: str, name: str) -> float:
     if not match:
         raise SettingsError(f"uploads.{name}: {value!r} is not a duration such as 24h, 30m or 3600")
     return float(int(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"])
+
+
+def _public_url(value: str) -> str:
+    """``https://host[:port][/prefix]`` without a trailing slash, or "" for none."""
+    if not value:
+        return ""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise SettingsError(f"uploads.public_url: {value!r} is not an http(s) URL such as https://files.example.com")
+    return value.rstrip("/")

@@ -89,8 +89,9 @@ class LocalStorage:
         """Write ``chunks`` to a temp file in ``temp_path``, durable when it returns.
 
         Errors from ``chunks`` (a malformed body, a size limit) propagate
-        unchanged; disk errors become :class:`OutOfSpace` or
-        :class:`StorageFailed`. Either way the temp file is gone.
+        unchanged; disk errors (an ``OSError`` reading ``chunks`` too) become
+        :class:`OutOfSpace` or :class:`StorageFailed`. Either way the temp
+        file is gone.
         """
         self._path(key)  # refuse a key we could not have made
         with _disk_errors():
@@ -98,7 +99,9 @@ class LocalStorage:
         temp = Path(name)
         writeback = EarlyWriteback(fd) if self.fsync else None
         try:
-            with open(fd, "wb") as out:
+            # The outer _disk_errors maps close(), which flushes what is
+            # still buffered: after a failed write it fails again (ENOSPC).
+            with _disk_errors(), open(fd, "wb") as out:
                 with _disk_errors():
                     os.fchmod(fd, self.file_mode)
                 for chunk in chunks:

@@ -4,6 +4,7 @@
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>${self.title()}</title>
+  <link rel="icon" href="${static_url}favicon.svg" type="image/svg+xml">
   <link rel="stylesheet" href="${static_url}upload.css">
   <script src="${static_url}upload.js" defer></script>
 </head>

@@ -3,6 +3,7 @@
 from pyramid.request import Request
 
 from ..models import StoredFile
+from ..negotiation import preferred_offer
 
 # Where this project's page templates live; the extension is the template
 # language chosen when the project was generated.
@@ -11,9 +12,25 @@ ERROR_TEMPLATE = "{{ cookiecutter.project_slug }}:templates/error.{{ cookiecutte
 
 
 def wants_json(request: Request) -> bool:
-    """Whether the client asked for JSON rather than a page (``Accept`` header)."""
-    offers = request.accept.acceptable_offers(["text/html", "application/json"])
-    return bool(offers) and offers[0][0] == "application/json"
+    """Whether the client prefers JSON to a page (``Accept``, RFC 9110 section 12.5.1).
+
+    A client that names ``application/json`` above ``text/html`` (by q-value,
+    then by naming it outright rather than through ``*/*``) gets JSON; every
+    other one, ``*/*`` alone included (curl, requests, ``fetch()``), gets the
+    page: see ``negotiation.py``.
+    """
+    return preferred_offer(request.headers.get("Accept"), ["text/html", "application/json"]) == "application/json"
+
+
+def absolute_url(request: Request, route_name: str, **parts: object) -> str:
+    """The absolute URL of a route: under ``uploads.public_url`` if it is set.
+
+    Otherwise it is built from the request's ``Host`` header, which
+    ``server.py`` (and, under any server, ``refusals.py``) has checked.
+    """
+    if request.upload_settings.public_url:
+        return request.route_url(route_name, _app_url=request.upload_settings.public_url, **parts)
+    return request.route_url(route_name, **parts)
 
 
 def file_json(request: Request, info: StoredFile) -> dict[str, object]:
@@ -24,6 +41,6 @@ def file_json(request: Request, info: StoredFile) -> dict[str, object]:
         "size": info.size,
         "sha256": info.sha256,
         "content_type": info.content_type,
-        "url": request.route_url("file", id=info.id),
+        "url": absolute_url(request, "file", id=info.id),
         "created": info.created.isoformat(timespec="microseconds"),
     }

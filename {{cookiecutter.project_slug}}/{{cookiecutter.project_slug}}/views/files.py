@@ -13,7 +13,7 @@ from ..receiving import receive_files
 from ..security import CSRF_FIELD, csrf_valid, header_csrf_valid
 from ..serving import file_response
 from ..storage import NotFound
-from . import file_json, wants_json
+from . import absolute_url, file_json, wants_json
 
 # A delete form carries one short token; refuse to read more than this.
 MAX_FORM_BYTES = 4096
@@ -25,7 +25,7 @@ def upload(request: Request) -> Response:
     stored = receive_files(request, request.upload_settings, request.storage, request.dbsession)
     if wants_json(request):
         response = Response(status=201, json_body={"files": [file_json(request, info) for info in stored]})
-        response.location = request.route_url("file", id=stored[0].id)
+        response.location = absolute_url(request, "file", id=stored[0].id)
         return response
     return HTTPSeeOther(request.route_path("home", _query={"stored": ",".join(info.id for info in stored)}))
 
@@ -49,7 +49,7 @@ def list_files(request: Request) -> Response:
     return Response(
         json_body={
             "files": [file_json(request, info) for info in page.files],
-            "next": request.route_url("files", _query=query) if page.next_cursor else None,
+            "next": absolute_url(request, "files", _query=query) if page.next_cursor else None,
         }
     )
 

@@ -1,6 +1,8 @@
-"""The upload page: the form, the limits, and the stored files."""
+"""The upload page: the form, the limits, and the stored files; and the site icon."""
 
+from pyramid.path import AssetResolver
 from pyramid.request import Request
+from pyramid.response import FileResponse, Response
 from pyramid.view import view_config
 
 from .. import PROJECT_NAME, catalogue
@@ -8,9 +10,11 @@ from ..errors import BadRequest
 from ..models import StoredFile
 from ..security import csrf_token
 from ..sizes import format_size
+from ..sniffing import served_type
 from . import HOME_TEMPLATE
 
-# Sniffed types the page can play or show inline, from the download route.
+# Served types the page can play or show inline, from the download route (an
+# SVG is image/svg+xml but served as application/octet-stream: no preview).
 _PREVIEWS = {"audio": "audio", "image": "image", "video": "video"}
 # ``?stored=`` names the files of one upload (at most uploads.max_files); look up no more.
 MAX_STORED_SHOWN = 100
@@ -23,6 +27,17 @@ def home(request: Request) -> dict[str, object]:
     ``?stored=id,id`` (set after a form upload) adds a message.
     """
     return page_values(request, message=_stored_message(request))
+
+
+@view_config(route_name="favicon", request_method=("GET", "HEAD"))
+def favicon(request: Request) -> Response:
+    """``/favicon.ico``: the icon the pages link (``static/favicon.svg``), an SVG image.
+
+    Served under the name browsers ask for by default, so that request is not a
+    404 in the log; modern browsers read the type from ``Content-Type``.
+    """
+    path = AssetResolver().resolve("{{ cookiecutter.project_slug }}:static/favicon.svg").abspath()
+    return FileResponse(path, request=request, cache_max_age=86400, content_type="image/svg+xml")
 
 
 def page_values(request: Request, *, message: str | None = None, error: str | None = None) -> dict[str, object]:
@@ -75,7 +90,7 @@ def _file_row(request: Request, info: StoredFile) -> dict[str, object]:
         "created_text": created.strftime("%Y-%m-%d %H:%M UTC"),
         "url": request.route_path("file", id=info.id),
         "delete_url": request.route_path("file_delete", id=info.id),
-        "preview": _PREVIEWS.get(info.content_type.partition("/")[0]),
+        "preview": _PREVIEWS.get(served_type(info.content_type).partition("/")[0]),
         "content_type": info.content_type,
     }
 

@@ -1,0 +1,249 @@
+"""Waitress as this project runs it: stock waitress with five wire-level rules added.
+
+The ini files' ``[server:main]`` says ``use = egg:{{ cookiecutter.project_slug }}#main``, which is
+:func:`serve` (a ``paste.server_runner``); it takes exactly waitress's
+options. Tests start the same server with :func:`create_server`. Where
+stock waitress 3 differs from what an upload service needs, these classes
+step in, each at the point where waitress has the information:
+
+1. **A refused request is refused at once** (RFC 9110 section 10.1.1). Waitress
+   sends ``100 Continue`` even to a request it has already refused from its
+   headers (a declared ``Content-Length`` over ``max_request_body_size``),
+   then reads the whole body before answering. Here nothing refused is ever
+   invited: the answer goes out as soon as the head is read.
+2. **Refusals are this project's own answers.** Waitress answers its own
+   refusals with a text/plain page. Every refusal made here (and the body
+   size limit waitress enforces) goes to the application with an empty body
+   and :data:`~{{ cookiecutter.project_slug }}.refusals.REFUSAL_KEY` set, so
+   clients get ``{"error": ...}`` or the upload page, as for any other
+   refusal (``refusals.py``). Waitress's limit stays on: it is what stops a
+   body from being spooled past the limit.
+3. **The spool's disk is checked** (507, RFC 4918 section 11.5). Waitress
+   spools bodies over ``inbuf_overflow`` into ``tempfile``'s directory, which
+   ``main()`` points at ``uploads.temp_path``. A declared length larger than
+   that disk's free space is refused before the body is read; a disk that
+   fills while the body arrives (a chunked body, or other uploads at the
+   same time) is answered 507 too, where waitress closed the connection
+   without an answer.
+4. **The Host header is checked** (RFC 9112 section 3.2). A request with more
+   than one ``Host`` line, or a ``Host`` that is not ``host[:port]`` (RFC 9110
+   section 7.2, RFC 3986 section 3.2), is answered 400; so is an HTTP/1.1
+   request without one. HTTP/1.0 did not require ``Host``, and RFC 9112 only
+   requires the 400 for HTTP/1.1, so HTTP/1.0 requests without it are
+   served. This is done here, not in the application, because only the
+   server sees the raw header lines (WSGI hands the application repeated
+   fields joined by commas) and because here it happens before the body is
+   read. Pyramid builds absolute URLs (``Location``, the ``url`` of a stored
+   file) from ``Host``; ``refusals.py`` checks its syntax again in the
+   application, for servers other than this one.
+5. **Ambiguous framing is refused** (RFC 9112 section 6.1). A request with both
+   ``Transfer-Encoding`` and ``Content-Length`` may be read differently by a
+   proxy in front of this server (request smuggling): it is answered 400 and
+   the connection is closed, so nothing sent after it is read as a request.
+   So is an HTTP/1.0 request with ``Transfer-Encoding``, which HTTP/1.0 did
+   not have.
+
+After any refusal the connection closes. So that the client can read the
+answer even while it is still sending a body it was not asked for, the
+server first stops sending, then reads and discards what still arrives, for
+at most :data:`LINGER_SECONDS`, and closes only then (a "lingering close", as
+Apache and nginx do): closing a socket with unread data in it makes the
+kernel reset the connection, which can destroy the answer before it is read.
+"""
+
+import contextlib
+import errno
+import logging
+import shutil
+import socket
+import tempfile
+import time
+from io import BytesIO
+
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
+from waitress.server import BaseWSGIServer
+from waitress.server import create_server as create_waitress_server
+from waitress.task import ErrorTask, WSGITask
+from waitress.utilities import RequestEntityTooLarge
+
+from .errors import BadRequest, OutOfSpace, TooLarge, UploadRejected
+from .refusals import INVALID_HOST, REFUSAL_KEY, valid_host
+from .sizes import format_size
+
+# How long a refused connection keeps reading (and discarding) what the
+# client still sends before it closes (nginx's ``lingering_time``).
+LINGER_SECONDS = 30
+
+
+class UploadRequestParser(HTTPRequestParser):
+    """Waitress's request parser, refusing what ``server.py`` lists, as soon as it can.
+
+    ``refusal`` is the :class:`~{{ cookiecutter.project_slug }}.errors.UploadRejected`
+    the request is answered with, or ``None``.
+    """
+
+    refusal: UploadRejected | None = None
+    host_lines = 0
+
+    def parse_header(self, header_plus: bytes) -> None:
+        # Waitress joins repeated fields into one value; count Host's lines first.
+        lines = header_plus.split(b"\r\n")[1:]
+        self.host_lines = sum(1 for line in lines if line.partition(b":")[0].lower() == b"host")
+        super().parse_header(header_plus)
+
+    def received(self, data: bytes) -> int:
+        """Take ``data`` from the socket; the number of bytes consumed (see waitress)."""
+        if self.completed:
+            return 0
+        had_head = self.headers_finished
+        try:
+            consumed = super().received(data)
+        except OSError as error:
+            # Writing the body to waitress's spool file failed.
+            if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            refusal = OutOfSpace("The server has no space left to receive this upload")
+            refusal.__cause__ = error
+            self.refuse(refusal)
+            return len(data)
+        refusal = None
+        too_large = isinstance(self.error, RequestEntityTooLarge)
+        if self.headers_finished and not had_head and not self.empty and (self.error is None or too_large):
+            refusal = self._check_head()
+        if refusal is None and too_large:
+            # Waitress refuses a body of exactly ``max_request_body_size``
+            # (it tests ``>=``); create_server() passed the limit plus one.
+            limit = format_size(self.adj.max_request_body_size - 1)
+            refusal = TooLarge(f"The upload is larger than the limit of {limit} (uploads.max_size)")
+        declared = self.content_length if self.headers_finished and not had_head else 0
+        if refusal is None and self.error is None and declared and declared > _free_space():
+            size = format_size(self.content_length)
+            refusal = OutOfSpace(f"The server has no space left for an upload of {size}")
+        if refusal is None:
+            return consumed
+        self.refuse(refusal)
+        return len(data)  # the rest is body: never read as a request
+
+    def refuse(self, refusal: UploadRejected) -> None:
+        """Answer this request with ``refusal``, now, and drop what was received of its body."""
+        self.refusal = self.error = refusal
+        self.completed = True
+        self.expect_continue = False  # never invite a body that is refused
+        body = self.body_rcv
+        self.body_rcv = None
+        if body is not None:
+            # Closing a spool file whose last write failed can fail again.
+            with contextlib.suppress(OSError):
+                body.getbuf().close()
+
+    def _check_head(self) -> UploadRejected | None:
+        """The 400 a request's head deserves, if any (rules 4 and 5 above)."""
+        headers = self.headers
+        if self.host_lines > 1:
+            return BadRequest("A request must have one Host header, not several (RFC 9112 section 3.2)")
+        host = headers.get("HOST")
+        if host is None and self.version >= "1.1":
+            return BadRequest("An HTTP/1.1 request must have a Host header (RFC 9112 section 3.2)")
+        if host is not None and not valid_host(host):
+            return BadRequest(INVALID_HOST)
+        if self.chunked and "CONTENT_LENGTH" in headers:
+            return BadRequest("A request must not have both Transfer-Encoding and Content-Length (RFC 9112 6.1)")
+        if "TRANSFER_ENCODING" in headers:  # waitress leaves it only in HTTP/1.0 requests
+            return BadRequest("An HTTP/1.0 request cannot use Transfer-Encoding (RFC 9112 section 6.1)")
+        return None
+
+
+def _free_space() -> float:
+    """Bytes free on the disk of waitress's spool (``tempfile``'s directory, i.e. ``temp_path``)."""
+    try:
+        return shutil.disk_usage(tempfile.gettempdir()).free
+    except OSError:
+        return float("inf")  # let the upload find out, and answer 507 if it must
+
+
+class RefusalTask(WSGITask):
+    """Answer a refused request through the application, which renders the refusal."""
+
+    def execute(self) -> None:
+        self.set_close_on_finish()  # sends "Connection: close" with the answer
+        super().execute()
+
+    def get_environment(self) -> dict[str, object]:
+        environ = super().get_environment()
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        environ.update({"CONTENT_LENGTH": "0", "wsgi.input": BytesIO(), REFUSAL_KEY: self.request.refusal})
+        return environ
+
+
+def _error_task(channel: HTTPChannel, request: HTTPRequestParser) -> WSGITask | ErrorTask:
+    if getattr(request, "refusal", None) is not None:
+        return RefusalTask(channel, request)
+    return ErrorTask(channel, request)  # waitress's own: a head it could not parse
+
+
+class UploadChannel(HTTPChannel):
+    """One client connection: waitress's, with the parser above and a lingering close."""
+
+    parser_class = UploadRequestParser
+    error_task_class = staticmethod(_error_task)
+    refused = False  # a request on this connection was refused: close after answering
+    lingering = False
+    linger_until = 0.0
+
+    def received(self, data: bytes) -> bool:
+        if self.lingering:
+            return True  # discarded
+        result = super().received(data)
+        with self.requests_lock:
+            if any(request.error for request in self.requests):
+                self.refused = True
+        return result
+
+    def readable(self) -> bool:
+        return self.lingering or super().readable()
+
+    def handle_read(self) -> None:
+        if self.lingering and time.monotonic() > self.linger_until:
+            super().handle_close()
+            return
+        super().handle_read()
+
+    def handle_close(self) -> None:
+        if self.refused and not self.lingering and not self.total_outbufs_len and self.socket is not None:
+            # The answer is sent: stop sending, then read until the client is done.
+            try:
+                self.socket.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            else:
+                self.lingering = True
+                self.will_close = self.close_when_flushed = False
+                self.linger_until = time.monotonic() + LINGER_SECONDS
+                return
+        super().handle_close()
+
+
+def create_server(application: object, **options: object) -> BaseWSGIServer:
+    """A waitress server for ``application`` with this module's rules; ``options`` are waitress's.
+
+    Like ``waitress.create_server``, it only binds: call ``run()`` on the result.
+    """
+    if "max_request_body_size" in options:
+        # Waitress refuses a body of exactly its limit; ours is the largest body accepted.
+        options["max_request_body_size"] = int(options["max_request_body_size"]) + 1
+    listeners: dict[int, object] = {}
+    server = create_waitress_server(application, map=listeners, **options)
+    for listener in listeners.values():
+        if isinstance(listener, BaseWSGIServer):
+            listener.channel_class = UploadChannel
+    return server
+
+
+def serve(app: object, global_conf: dict[str, str], **options: str) -> int:
+    """Run ``app`` until interrupted: the ``paste.server_runner`` that ``pserve`` calls."""
+    logging.basicConfig()  # as waitress does; a no-op once the ini's logging is set up
+    server = create_server(app, **options)
+    server.print_listen("Serving on http://{}:{}")
+    server.run()
+    return 0
