@@ -2,7 +2,8 @@
 
 Each backend is built the way the application builds it, from settings
 (``storage.from_settings``). A new backend joins by adding its settings to
-``BACKEND_SETTINGS`` (and, if it needs a server, a fixture that starts one).
+``BACKEND_SETTINGS`` (and, if it needs a server, a fixture that starts one:
+S3 runs on a real Ceph RADOS Gateway, ``ceph.py``).
 """
 
 import os
@@ -15,16 +16,20 @@ from {{ cookiecutter.project_slug }}.errors import StorageFailed
 from {{ cookiecutter.project_slug }}.settings import load
 from {{ cookiecutter.project_slug }}.storage import KEY_PATTERN, NotFound, Storage, from_settings
 
+PATHS = {"uploads.storage_path": "store", "uploads.temp_path": "tmp"}
 BACKEND_SETTINGS = {
-    "local": {"uploads.storage": "local", "uploads.storage_path": "store", "uploads.temp_path": "tmp"},
+    "local": {"uploads.storage": "local", **PATHS},
+    "s3": PATHS,  # and the bucket of the session's Ceph gateway (``s3_settings``)
 }
 KEY = "0123456789abcdef0123456789abcdef"
 OTHER_KEY = "fedcba9876543210fedcba9876543210"
 
 
-@pytest.fixture(params=sorted(BACKEND_SETTINGS))
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
     settings = BACKEND_SETTINGS[request.param]
+    if request.param == "s3":
+        settings = {**settings, **request.getfixturevalue("s3_settings")}
     storage = from_settings(settings, load(settings, tmp_path))
     storage.recover()
     return storage

@@ -5,7 +5,8 @@ deleted before its bytes (``receiving.py``, ``catalogue.py``), so a crash
 between the two steps can only leave bytes that no record names. Cleaning
 removes those, but only once they are older than ``uploads.clean_after``
 (default 24 h): younger ones may belong to an upload another process is
-just recording.
+just recording. With S3, multipart uploads as old are aborted too (those of
+a process killed mid-upload that never came back).
 
 It runs at start-up (:func:`includeme`) and as a command::
 
@@ -32,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .models import SchemaNotReady, StoredFile, check_schema, get_engine, get_session_factory, get_tm_session
 from .settings import SettingsError, load
-from .storage import KEY_PATTERN, Storage, StoredKey, from_settings
+from .storage import KEY_PATTERN, AbortsStale, Storage, StoredKey, from_settings
 from .storage.local import LocalStorage
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,14 @@ def _awaits_import(storage: Storage, key: str) -> bool:
 def clean(
     storage: Storage, factory: sessionmaker[Session], older_than: float, *, report: Callable[[str], None] | None = None
 ) -> list[str]:
-    """Remove unrecorded bytes older than ``older_than`` seconds; the keys removed."""
+    """Remove unrecorded bytes older than ``older_than`` seconds; the keys removed.
+
+    Backends whose staged bytes outlive a killed process (S3's multipart
+    uploads) have those aborted too, once as old; they are not counted.
+    """
+    if isinstance(storage, AbortsStale):
+        for key in storage.abort_stale(older_than):
+            log.info("aborted the unfinished upload of %s", key)
     removed = []
     for stored in list(unrecorded(storage, factory, older_than)):
         storage.delete(stored.key)

@@ -136,7 +136,7 @@ def _stage(part: Part, upload_settings: UploadSettings, storage: Storage) -> Rec
     key = secrets.token_hex(16)  # 128 random bits: the file's id, and its key in the store
     measured = Measured(chunks)
     try:
-        staged = storage.stage(key, measured)
+        staged = storage.stage(key, measured, content_type)
     finally:
         sha256 = measured.sha256()  # also ends the hashing thread when staging failed
     record = StoredFile(

@@ -17,7 +17,7 @@ every backend.
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, runtime_checkable
 
 from pyramid.config import Configurator
 from pyramid.path import DottedNameResolver
@@ -29,7 +29,10 @@ from ..settings import SettingsError, UploadSettings
 # request can never name a file outside the store.
 KEY_PATTERN = re.compile(r"[0-9a-f]{32}")
 
-BACKENDS = {"local": "{{ cookiecutter.project_slug }}.storage.local.LocalStorage"}
+BACKENDS = {
+    "local": "{{ cookiecutter.project_slug }}.storage.local.LocalStorage",
+    "s3": "{{ cookiecutter.project_slug }}.storage.s3.S3Storage",
+}
 
 
 class NotFound(LookupError):
@@ -64,8 +67,11 @@ class Storage(Protocol):
     def recover(self) -> None:
         """At start-up: create what is missing, clear what an interrupted process left staged."""
 
-    def stage(self, key: str, chunks: Iterable[bytes | memoryview]) -> Staged:
-        """Receive ``chunks`` under ``key``, not yet visible; errors of ``chunks`` propagate, nothing kept."""
+    def stage(self, key: str, chunks: Iterable[bytes | memoryview], content_type: str = ...) -> Staged:
+        """Receive ``chunks`` under ``key``, not yet visible; errors of ``chunks`` propagate, nothing kept.
+
+        ``content_type`` is the sniffed media type, for stores that keep one with the bytes.
+        """
 
     def commit(self, staged: Staged) -> None:
         """Make staged bytes durable and readable under their key (never replacing existing bytes)."""
@@ -81,6 +87,24 @@ class Storage(Protocol):
 
     def list_keys(self) -> Iterator[StoredKey]:
         """Every committed key with its age, in no particular order (for cleaning)."""
+
+
+@runtime_checkable
+class AbortsStale(Protocol):
+    """A backend whose staged bytes outlive a killed process (S3 multipart uploads): cleaning aborts them."""
+
+    def abort_stale(self, older_than: float) -> list[str]:
+        """Abort what was staged more than ``older_than`` seconds ago; the keys aborted."""
+
+
+@runtime_checkable
+class ServesDirectly(Protocol):
+    """A backend that can let clients fetch bytes from the store itself (a presigned URL)."""
+
+    redirect_downloads: bool
+
+    def presigned_url(self, key: str, content_type: str, content_disposition: str) -> str:
+        """A URL for the bytes of ``key`` that makes the store send these headers."""
 
 
 def from_settings(settings: Mapping[str, str], upload_settings: UploadSettings) -> Storage:

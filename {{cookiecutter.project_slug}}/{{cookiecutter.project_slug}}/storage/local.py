@@ -85,7 +85,9 @@ class LocalStorage:
         for stale in self.storage_path.glob(INCOMING_PREFIX + "*"):
             stale.unlink(missing_ok=True)
 
-    def stage(self, key: str, chunks: Iterable[bytes | memoryview]) -> LocalStaged:
+    def stage(
+        self, key: str, chunks: Iterable[bytes | memoryview], content_type: str = "application/octet-stream"
+    ) -> LocalStaged:
         """Write ``chunks`` to a temp file in ``temp_path``, durable when it returns.
 
         Errors from ``chunks`` (a malformed body, a size limit) propagate

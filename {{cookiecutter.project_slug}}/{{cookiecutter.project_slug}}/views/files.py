@@ -1,5 +1,6 @@
 """The ``/files`` API: upload, list, download, delete."""
 
+from functools import partial
 from urllib.parse import parse_qs
 
 from pyramid.httpexceptions import HTTPNoContent, HTTPNotFound, HTTPSeeOther
@@ -12,7 +13,7 @@ from ..errors import BadRequest
 from ..receiving import receive_files
 from ..security import CSRF_FIELD, csrf_valid, header_csrf_valid
 from ..serving import file_response
-from ..storage import NotFound
+from ..storage import NotFound, ServesDirectly
 from . import absolute_url, file_json, wants_json
 
 # A delete form carries one short token; refuse to read more than this.
@@ -58,13 +59,16 @@ def list_files(request: Request) -> Response:
 def download(request: Request) -> Response:
     """The stored bytes, as an attachment, with Range and ETag support."""
     record = catalogue.get(request.dbsession, request.matchdict["id"])
+    if record is None:
+        raise HTTPNotFound("No stored file has this id")
+    storage = request.storage
+    presign = None
+    if isinstance(storage, ServesDirectly) and storage.redirect_downloads:
+        presign = partial(storage.presigned_url, record.storage_key)
     try:
-        if record is None:
-            raise NotFound(request.matchdict["id"])
-        stream = request.storage.open(record.storage_key)
+        return file_response(request, record, partial(storage.open, record.storage_key), presign)
     except NotFound:
         raise HTTPNotFound("No stored file has this id") from None
-    return file_response(request, record, stream)
 
 
 @view_config(route_name="file", request_method="DELETE")
