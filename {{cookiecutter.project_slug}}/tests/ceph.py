@@ -194,7 +194,7 @@ class CephCluster:
     def _run(self, program: str, *args: str, with_conf: bool = True) -> str:
         conf = ["-c", str(self.conf)] if with_conf else []
         result = subprocess.run(
-            [program, *conf, *args], check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [program, *conf, *args], check=True, capture_output=True, text=True
         )
         return result.stdout
 

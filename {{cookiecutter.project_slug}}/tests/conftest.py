@@ -29,9 +29,9 @@ import webtest
 
 from {{ cookiecutter.project_slug }} import main
 
-from .helpers import CSRF_INPUT, PROJECT, TESTING_INI, LiveServer, PserveServer, migrate, start_waitress, stop_waitress
 from .ceph import CephCluster
 from .ceph import installed as ceph_installed
+from .helpers import CSRF_INPUT, PROJECT, TESTING_INI, LiveServer, PserveServer, migrate, start_waitress, stop_waitress
 from .postgresql import PostgreSQLServer, find_bin
 
 NO_POSTGRESQL = (
