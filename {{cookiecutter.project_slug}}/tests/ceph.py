@@ -193,9 +193,7 @@ class CephCluster:
 
     def _run(self, program: str, *args: str, with_conf: bool = True) -> str:
         conf = ["-c", str(self.conf)] if with_conf else []
-        result = subprocess.run(
-            [program, *conf, *args], check=True, capture_output=True, text=True
-        )
+        result = subprocess.run([program, *conf, *args], check=True, capture_output=True, text=True)
         return result.stdout
 
 
@@ -209,4 +207,3 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-

@@ -383,6 +383,4 @@ def _store_errors(missing: Exception | None = None) -> Iterator[None]:
             raise StoreUnavailable(f"The file store is unavailable: {cause}") from error
         raise StorageFailed(f"The file store refused the request ({code or status})") from error
     except BotoCoreError as error:
-        raise StoreUnavailable(
-            f"The file store is unavailable ({error}); check uploads.s3.endpoint_url"
-        ) from error
+        raise StoreUnavailable(f"The file store is unavailable ({error}); check uploads.s3.endpoint_url") from error
