@@ -30,6 +30,8 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -134,9 +136,14 @@ class CephCluster:
         self._kill("client.rgw.x")
 
     def gateway_answers(self) -> bool:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.rgw_port), timeout=1):
-            return True
-        return False
+        """Whether radosgw answers HTTP (its port opens before it serves)."""
+        try:
+            with urllib.request.urlopen(self.endpoint + "/", timeout=2):
+                return True
+        except urllib.error.HTTPError:
+            return True  # an answer all the same
+        except OSError:
+            return False
 
     def destroy(self) -> None:
         """SIGKILL every daemon (a graceful stop takes 9 s; this is a throwaway) and remove the directory."""
@@ -195,6 +202,16 @@ class CephCluster:
         conf = ["-c", str(self.conf)] if with_conf else []
         result = subprocess.run([program, *conf, *args], check=True, capture_output=True, text=True)
         return result.stdout
+
+
+def bucket_contents(client: object, bucket: str, prefix: str) -> tuple[list[str], list[str]]:
+    """``(object keys, multipart upload keys)`` under ``prefix`` (the prefix removed), to assert what was kept."""
+    objects = client.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    uploads = client.list_multipart_uploads(Bucket=bucket, Prefix=prefix).get("Uploads", [])
+    return (
+        sorted(item["Key"].removeprefix(prefix) for item in objects),
+        sorted(item["Key"].removeprefix(prefix) for item in uploads),
+    )
 
 
 def _zombie(pid: int) -> bool:

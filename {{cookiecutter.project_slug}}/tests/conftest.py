@@ -213,7 +213,10 @@ def pserve(
         settings = {"storage_path": str(storage_path), "temp_path": str(temp_path), **overrides}
         text = TESTING_INI.read_text(encoding="utf-8")
         for name, value in settings.items():
-            text = re.sub(rf"(?m)^uploads\.{name} *=.*$", lambda _, n=name, v=value: f"uploads.{n} = {v}", text)
+            line = f"uploads.{name} = {value}"
+            text, found = re.subn(rf"(?m)^uploads\.{re.escape(name)} *=.*$", lambda _, line=line: line, text)
+            if not found:  # a setting testing.ini does not list (uploads.s3.*)
+                text = text.replace("[app:main]\n", f"[app:main]\n{line}\n", 1)
         text = re.sub(r"(?m)^listen *=.*$", "listen = 127.0.0.1:0", text)
         text = re.sub(r"(?m)^sqlalchemy\.url *=.*$", lambda _: f"sqlalchemy.url = {database_url}", text)
         ini = tmp_path / f"pserve-{len(processes)}.ini"

@@ -159,13 +159,13 @@ class S3Storage:
         """
         self.temp_path.mkdir(parents=True, exist_ok=True)
         try:
-            with _store_errors():
+            with _store_errors(missing=LookupError(self.bucket)):
                 self.client.head_bucket(Bucket=self.bucket)
-        except StoreUnavailable as error:
-            if "NoSuchBucket" in str(error) or "404" in str(error):
-                raise SettingsError(
-                    f"uploads.s3.bucket: the bucket {self.bucket!r} does not exist at {self.endpoint}"
-                ) from None
+        except LookupError:
+            raise SettingsError(
+                f"uploads.s3.bucket: the bucket {self.bucket!r} does not exist at {self.endpoint}"
+            ) from None
+        except (StoreUnavailable, StorageFailed) as error:
             raise SettingsError(f"uploads.s3.endpoint_url: cannot use {self.endpoint}: {error}") from None
         for note in self.temp_path.glob(NOTE_PREFIX + "*"):
             key = note.name.removeprefix(NOTE_PREFIX)
@@ -367,7 +367,7 @@ class _ObjectStream(io.RawIOBase):
 def _store_errors(missing: Exception | None = None) -> Iterator[None]:
     """Turn botocore's errors into refusals: 503 when the store is down or refuses, with the cause.
 
-    ``missing``: what to raise instead for a missing object (``NoSuchKey``).
+    ``missing``: what to raise instead for a missing object (``NoSuchKey``, or a 404 without a body).
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -376,7 +376,7 @@ def _store_errors(missing: Exception | None = None) -> Iterator[None]:
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        if missing is not None and code in ("NoSuchKey", "404", "NotFound"):
+        if missing is not None and code in ("NoSuchKey", "NoSuchBucket", "404", "NotFound"):
             raise missing from None
         if code in UNAVAILABLE_CODES or status >= 500 or status in (401, 403):
             cause = UNAVAILABLE_CODES.get(code, f"the store answered {status} {code}")
