@@ -7,6 +7,7 @@ down and comes back, a server SIGKILLed mid-upload, presigned redirects,
 cleaning, and two ``pserve`` instances sharing PostgreSQL and one bucket.
 """
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -73,7 +74,8 @@ def test_an_upload_is_listed_and_downloaded_with_the_local_backends_headers(serv
     assert response.status_code == 200
     assert response.content == data
     assert response.headers["ETag"] == f'"{record["sha256"]}"'
-    assert response.headers["Content-Disposition"] == "attachment; filename=\"ete.bin\"; filename*=UTF-8''%C3%A9t%C3%A9.bin"
+    disposition = "attachment; filename=\"ete.bin\"; filename*=UTF-8''%C3%A9t%C3%A9.bin"
+    assert response.headers["Content-Disposition"] == disposition
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "Content-Security-Policy" in response.headers
     assert response.headers["Accept-Ranges"] == "bytes"
@@ -82,7 +84,8 @@ def test_an_upload_is_listed_and_downloaded_with_the_local_backends_headers(serv
 def test_a_range_is_206_with_those_bytes_only(server: LiveServer) -> None:
     data = os.urandom(7 * MIB)
     (record,) = upload(server, server.client(), ("a.bin", data))
-    response = requests.get(f"{server.url}/files/{record['id']}", headers={"Range": "bytes=5000000-5999999"}, timeout=30)
+    ranged = {"Range": "bytes=5000000-5999999"}
+    response = requests.get(f"{server.url}/files/{record['id']}", headers=ranged, timeout=30)
     assert response.status_code == 206
     assert response.headers["Content-Range"] == f"bytes 5000000-5999999/{len(data)}"
     assert response.content == data[5_000_000:6_000_000]
@@ -96,7 +99,8 @@ def test_a_range_past_the_end_is_416(server: LiveServer) -> None:
 
 def test_if_none_match_with_the_etag_is_304(server: LiveServer) -> None:
     (record,) = upload(server, server.client(), ("a.bin", b"cached"))
-    response = requests.get(f"{server.url}/files/{record['id']}", headers={"If-None-Match": f'"{record["sha256"]}"'}, timeout=30)
+    etag = {"If-None-Match": f'"{record["sha256"]}"'}
+    response = requests.get(f"{server.url}/files/{record['id']}", headers=etag, timeout=30)
     assert (response.status_code, response.content) == (304, b"")
 
 
@@ -234,10 +238,8 @@ def test_server_killed_mid_upload_leaves_no_object_no_multipart_upload_and_no_re
     big = os.urandom(64 * MIB)
 
     def send() -> None:
-        try:
+        with contextlib.suppress(requests.RequestException):  # the server is killed under it
             session.post(f"{first.url}/files", files=[("file", ("big.bin", big))], headers=JSON, timeout=120)
-        except requests.RequestException:
-            pass  # the server is killed under it
 
     uploader = threading.Thread(target=send)
     uploader.start()
@@ -309,7 +311,11 @@ def test_two_instances_sharing_postgresql_and_a_bucket_behave_as_one_service(
 @pytest.mark.postgresql
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_an_instances_start_up_never_touches_another_instances_upload_in_flight(
-    pserve: Callable[..., PserveServer], ceph: CephCluster, s3_settings: dict[str, str], tmp_path: Path, bucket: Callable
+    pserve: Callable[..., PserveServer],
+    ceph: CephCluster,
+    s3_settings: dict[str, str],
+    tmp_path: Path,
+    bucket: Callable,
 ) -> None:
     settings = {**OPEN, **uploads_settings(s3_settings)}
     # Instance one's upload in flight, as its process keeps it: a multipart upload, noted in its temp_path.
