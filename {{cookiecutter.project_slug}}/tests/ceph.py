@@ -13,6 +13,9 @@ Things the configuration below works around (radosgw 16.2):
 - ``paxos propose interval = 0.1``: start-up in 3 s instead of 15.
 - One OSD: pool size 1, ``mon allow pool size one``, ``osd crush chooseleaf
   type = 0``, 8 placement groups, no autoscaling.
+- ``osd client watch timeout = 2``: a radosgw killed by a test leaves its
+  watches on the cluster; until they time out (30 s by default) the next
+  radosgw's first bucket operation waits for them.
 - Deleted objects stay until radosgw's garbage collection (2 h by default;
   60 s here), which matters only for memory.
 - ``CompleteMultipartUpload`` answers with an empty ``ETag``: ask
@@ -84,6 +87,7 @@ rgw enable usage log = false
 rgw init timeout = 60
 rgw gc obj min wait = 60
 rgw gc processor period = 60
+osd client watch timeout = 2
 """
 
 
