@@ -66,7 +66,7 @@ mon data = {dir}/mon.$id
 osd data = {dir}/osd.$id
 rgw data = {dir}/rgw.$id
 osd objectstore = memstore
-memstore device bytes = 4294967296
+memstore device bytes = {memstore_bytes}
 osd memory target = 939524096
 osd pool default size = 1
 osd pool default min size = 1
@@ -99,7 +99,8 @@ def installed() -> bool:
 class CephCluster:
     """One mon, one OSD, one radosgw: :meth:`start`, :meth:`stop_gateway`, :meth:`start_gateway`, :meth:`destroy`."""
 
-    def __init__(self) -> None:
+    def __init__(self, memstore_bytes: int = 4 * 1024**3) -> None:
+        """``memstore_bytes``: the most the OSD keeps in RAM (deleted objects count until garbage collection)."""
         self.dir = Path(tempfile.mkdtemp(prefix="ceph-tests-"))
         for sub in ("run", "log", "mon.a", "osd.0", "rgw.x", "crash"):
             (self.dir / sub).mkdir()
@@ -107,7 +108,13 @@ class CephCluster:
         self.rgw_port = _free_port()
         self.conf = self.dir / "ceph.conf"
         self.conf.write_text(
-            CONF.format(fsid=uuid.uuid4(), mon_port=self.mon_port, rgw_port=self.rgw_port, dir=self.dir),
+            CONF.format(
+                fsid=uuid.uuid4(),
+                mon_port=self.mon_port,
+                rgw_port=self.rgw_port,
+                dir=self.dir,
+                memstore_bytes=memstore_bytes,
+            ),
             encoding="utf-8",
         )
         self.endpoint = f"http://127.0.0.1:{self.rgw_port}"
