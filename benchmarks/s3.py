@@ -54,16 +54,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="128 MiB instead of 1 GiB")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--project", type=Path, help=argparse.SUPPRESS)  # the second step, in the project's venv
     args = parser.parse_args()
     size = 128 * MiB if args.quick else GiB
     bench = REPO / "build" / "bench-s3"
-    bench.mkdir(parents=True, exist_ok=True)
-    project = bake(bench, [])
-    python = project / ".venv" / "bin" / "python"
-    subprocess.run([Path(sys.executable).parent / "uv", "pip", "install", "-q", "--python", python, "-e",
-                    f"{project}[s3]"], check=True)  # fmt: skip
+    if args.project is None:
+        bench.mkdir(parents=True, exist_ok=True)
+        project = bake(bench, [])
+        python = project / ".venv" / "bin" / "python"
+        subprocess.run([Path(sys.executable).parent / "uv", "pip", "install", "-q", "--python", python, "-e",
+                        f"{project}[s3]"], check=True)  # fmt: skip
+        # Measure from the project's virtualenv: boto3 is there, the same library the app uses.
+        os.execv(python, [str(python), __file__, *sys.argv[1:], "--project", str(project)])
+    project = args.project
     sys.path.insert(0, str(project))
-    import boto3  # from the template's venv: the same client library the app uses
+    import boto3
     from tests.ceph import CephCluster
 
     data = bench / "input.bin"
@@ -87,6 +92,8 @@ def main() -> None:
         )
         text = re.sub(r"(?m)^uploads\.storage = .*\n", "", ini.read_text())
         ini.write_text(text.replace("[app:main]\n", "[app:main]\n" + s3_lines, 1))
+        subprocess.run([project / ".venv" / "bin" / "alembic", "-c", ini, "upgrade", "head"], cwd=project, check=True,
+                       capture_output=True)  # fmt: skip
         server = Server("app", [str(project / ".venv" / "bin" / "pserve"), str(ini)], project, port, bench / "app.log")
         token = csrf_token(server)
         records: dict[str, list[dict]] = {"app upload": [], "boto3 upload_file": [], "app download": [],

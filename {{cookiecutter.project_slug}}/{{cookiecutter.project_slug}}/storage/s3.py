@@ -203,10 +203,9 @@ class S3Storage:
         """Fill a part while the previous one is sent: at most two parts in memory."""
         in_flight: Future | None = None
         cancelled = threading.Event()
-        buffer = bytearray()
         numbers = iter(range(1, MAX_PARTS + 1))
 
-        def send(number: int, body: bytes) -> None:
+        def send(number: int, body: bytearray) -> None:
             if cancelled.is_set():
                 return
             with _store_errors():
@@ -216,20 +215,29 @@ class S3Storage:
                 )  # fmt: skip
             staged.parts.append({"PartNumber": number, "ETag": answer["ETag"]})
 
-        def hand_over(body: bytes) -> None:
+        def hand_over(body: bytearray) -> None:
             nonlocal in_flight
             if in_flight is not None:
                 in_flight.result()  # the previous part is in the store (or its error is raised here)
             in_flight = sender.submit(send, next(numbers), body)
 
         try:
+            # Each part is filled in place (one copy of every byte) and handed
+            # to the sender as it is; a new one is allocated for the next.
+            part, filled = bytearray(self.part_size), 0
             for chunk in chunks:
-                buffer += chunk
-                while len(buffer) >= self.part_size:
-                    hand_over(bytes(buffer[: self.part_size]))
-                    del buffer[: self.part_size]
-            if buffer or in_flight is None:
-                hand_over(bytes(buffer))  # the last part may be short (or empty, for an empty file)
+                view = memoryview(chunk).cast("B")
+                while view:
+                    taken = min(len(view), self.part_size - filled)
+                    part[filled : filled + taken] = view[:taken]
+                    filled += taken
+                    view = view[taken:]
+                    if filled == self.part_size:
+                        hand_over(part)
+                        part, filled = bytearray(self.part_size), 0
+            if filled or in_flight is None:
+                del part[filled:]  # the last part may be short (or empty, for an empty file)
+                hand_over(part)
             if in_flight is not None:
                 in_flight.result()
         except BaseException:
