@@ -45,6 +45,7 @@ PACKAGE_FILES = [
     "sniffing.py",
     "storage/__init__.py",
     "storage/local.py",
+    "storage/s3.py",
     "writeback.py",
     "static/favicon.svg",
     "static/upload.css",
@@ -57,6 +58,7 @@ PACKAGE_FILES = [
 TEST_FILES = [
     "__init__.py",
     "bodies.py",
+    "ceph.py",
     "conftest.py",
     "helpers.py",
     "postgresql.py",
@@ -76,6 +78,7 @@ TEST_FILES = [
     "test_multipart.py",
     "test_negotiation.py",
     "test_parts.py",
+    "test_s3.py",
     "test_sanitizer.py",
     "test_server.py",
     "test_settings.py",
@@ -94,6 +97,7 @@ PROJECT_FILES = [
     "development.ini",
     "production.ini",
     "pyproject.toml",
+    "scripts/ceph-dev",
     "testing.ini",
 ]
 TEMPLATE_EXTENSIONS = {"jinja2": "jinja2", "chameleon": "pt", "mako": "mako"}
