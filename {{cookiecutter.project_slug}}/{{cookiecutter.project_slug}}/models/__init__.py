@@ -128,14 +128,15 @@ def check_schema(engine: Engine) -> None:
 
 
 def retry_attempts(request: Request) -> int | None:
-    """``pyramid_retry``'s hook: requests with a body are tried once.
+    """``pyramid_retry``'s hook: only ``GET`` and ``HEAD`` are tried again.
 
-    To retry, ``pyramid_retry`` must keep a copy of the body; for an upload
-    that would be a second copy of gigabytes. Uploads insert their records
-    in a transaction that starts with the write (:func:`begin_write`), which
-    neither SQLite nor PostgreSQL fail for serialization, so they need none.
+    To retry, ``pyramid_retry`` must keep a copy of the request body; for an
+    upload that would be a second copy of gigabytes (and any request may
+    carry a body). Uploads and deletes start their transaction with the
+    write (:func:`begin_write`) and write one table: neither SQLite nor
+    PostgreSQL (read committed) fails them for serialization.
     """
-    return 1 if request.method == "POST" else None
+    return None if request.method in ("GET", "HEAD") else 1
 
 
 def includeme(config: Configurator) -> None:
