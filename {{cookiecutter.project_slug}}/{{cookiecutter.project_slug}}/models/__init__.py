@@ -154,11 +154,7 @@ def includeme(config: Configurator) -> None:
     config.registry["dbsession_factory"] = factory
 
     def dbsession(request: Request) -> Session:
-        # Outside a request's transaction (a script, a test), the caller
-        # manages the session; inside, pyramid_tm commits or aborts it.
-        session = request.environ.get("app.dbsession")
-        if session is None:
-            session = get_tm_session(factory, request.tm, request=request)
-        return session
+        """The request's session, in the request's transaction (``pyramid_tm`` commits or aborts it)."""
+        return get_tm_session(factory, request.tm, request=request)
 
     config.add_request_method(dbsession, reify=True)
