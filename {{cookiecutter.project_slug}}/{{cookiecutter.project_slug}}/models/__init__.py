@@ -25,10 +25,11 @@ from sqlalchemy import Engine, engine_from_config, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
+from .catalogue_totals import CatalogueTotals
 from .meta import Base
 from .stored_file import StoredFile
 
-__all__ = ["Base", "StoredFile"]
+__all__ = ["Base", "CatalogueTotals", "StoredFile"]
 
 MIGRATE_COMMAND = "alembic -c development.ini upgrade head"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
