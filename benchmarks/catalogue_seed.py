@@ -16,7 +16,6 @@ from pathlib import Path
 
 import transaction
 from pyramid.paster import get_appsettings
-
 from upload_service import catalogue
 from upload_service.models import StoredFile, get_engine, get_session_factory, get_tm_session
 from upload_service.receiving import Measured
