@@ -29,6 +29,7 @@ PACKAGE_FILES = [
     "hashing.py",
     "memory.py",
     "models/__init__.py",
+    "models/catalogue_totals.py",
     "models/meta.py",
     "models/stored_file.py",
     "multipart.py",
