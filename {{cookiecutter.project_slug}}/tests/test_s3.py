@@ -156,6 +156,21 @@ def test_a_truncated_body_after_parts_were_sent_keeps_nothing(server: LiveServer
     assert list_all(server) == []
 
 
+def test_a_client_gone_mid_body_leaves_nothing_and_the_server_serving(server: LiveServer, bucket: Callable) -> None:
+    session = server.client()
+    payload = body(file_part(os.urandom(6 * MIB)))
+    head = (
+        f"POST /files HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type()}\r\n"
+        f"Content-Length: {len(payload)}\r\nAccept: application/json\r\n"
+        f"X-CSRF-Token: {session.headers['X-CSRF-Token']}\r\n"
+        f"Cookie: {'; '.join(f'{name}={value}' for name, value in session.cookies.items())}\r\n\r\n"
+    ).encode()
+    assert raw_request(server.url, head + payload[: len(payload) // 2]).status == 0  # gave up half-way
+    assert bucket() == ([], [])
+    (record,) = upload(server, session, ("after.bin", b"still serving"))
+    assert bucket() == ([record["id"]], [])
+
+
 def test_a_store_that_is_down_answers_503_keeps_nothing_and_recovers_without_a_restart(
     server: LiveServer, ceph: CephCluster, bucket: Callable
 ) -> None:
