@@ -50,6 +50,51 @@ class Discard:
         return len(data)
 
 
+def curl(*argv: str) -> str:
+    """Run curl; what it printed (``-w``)."""
+    return subprocess.run(["curl", "-sS", *argv], capture_output=True, text=True, check=True).stdout
+
+
+def run_round(
+    server: Server, client: object, data: Path, digest: str, size: int, token: str, boto3_key: str, records: dict
+) -> None:
+    """One round, interleaved: app upload, boto3 upload, app download, boto3 download; then both deleted."""
+    answer: dict = {}
+
+    def app_upload() -> dict:
+        ((status, body),) = run_curls([curl_upload(server.url + "/files", data, token)])
+        assert status == 201, body
+        answer.update(json.loads(body)["files"][0])
+        return {}
+
+    records["app upload"].append(measure(server, size, app_upload))
+    assert answer["sha256"] == digest, "the app's sha256 is not the input's"
+    url = f"{server.url}/files/{answer['id']}"
+
+    def boto3_upload() -> dict:
+        client.upload_file(str(data), "bench", boto3_key)
+        return {}
+
+    records["boto3 upload_file"].append(measure(None, size, boto3_upload))
+
+    def app_download() -> dict:
+        assert curl("-o", "/dev/null", "-w", "%{http_code}", url) == "200"
+        return {}
+
+    records["app download"].append(measure(server, size, app_download))
+
+    def boto3_download() -> dict:
+        sink = Discard()
+        client.download_fileobj("bench", "files/" + answer["id"], sink)
+        assert sink.digest.hexdigest() == digest, "the object in the bucket is not the input"
+        return {}
+
+    records["boto3 download_fileobj"].append(measure(None, size, boto3_download))
+    client.delete_object(Bucket="bench", Key=boto3_key)
+    csrf = ["-H", f"X-CSRF-Token: {token}", "-b", f"csrf_token={token}"]
+    assert curl("-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE", *csrf, url) == "204"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="128 MiB instead of 1 GiB")
@@ -99,46 +144,7 @@ def main() -> None:
         records: dict[str, list[dict]] = {"app upload": [], "boto3 upload_file": [], "app download": [],
                                           "boto3 download_fileobj": []}  # fmt: skip
         for round_number in range(args.rounds):
-            answer: dict = {}
-
-            def app_upload() -> dict:
-                ((status, body),) = run_curls([curl_upload(server.url + "/files", data, token)])
-                assert status == 201, body
-                answer.update(json.loads(body)["files"][0])
-                return {}
-
-            records["app upload"].append(measure(server, size, app_upload))
-            assert answer["sha256"] == digest, "the app's sha256 is not the input's"
-            key = "files/" + answer["id"]
-
-            def boto3_upload() -> dict:
-                client.upload_file(str(data), "bench", f"boto3/{round_number}")
-                return {}
-
-            records["boto3 upload_file"].append(measure(None, size, boto3_upload))
-
-            def app_download() -> dict:
-                result = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
-                                         f"{server.url}/files/{answer['id']}"], capture_output=True, text=True,
-                                        check=True)  # fmt: skip
-                assert result.stdout == "200", result.stdout
-                return {}
-
-            records["app download"].append(measure(server, size, app_download))
-
-            def boto3_download() -> dict:
-                sink = Discard()
-                client.download_fileobj("bench", key, sink)
-                assert sink.digest.hexdigest() == digest, "the object in the bucket is not the input"
-                return {}
-
-            records["boto3 download_fileobj"].append(measure(None, size, boto3_download))
-            client.delete_object(Bucket="bench", Key=f"boto3/{round_number}")
-            server_delete = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE",
-                                            "-H", f"X-CSRF-Token: {token}", "-b", f"csrf_token={token}",
-                                            f"{server.url}/files/{answer['id']}"], capture_output=True, text=True,
-                                           check=True)  # fmt: skip
-            assert server_delete.stdout == "204", server_delete.stdout
+            run_round(server, client, data, digest, size, token, f"boto3/{round_number}", records)
         summary = {name: statistics.median(run["seconds"] for run in runs) for name, runs in records.items()}
         peak = {name: max(run.get("peak_rss", 0) for run in runs) for name, runs in records.items()}
         ratios = {

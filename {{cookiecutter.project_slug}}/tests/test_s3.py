@@ -190,6 +190,20 @@ def test_a_store_that_is_down_answers_503_keeps_nothing_and_recovers_without_a_r
     assert requests.get(f"{server.url}/files/{again['id']}", timeout=30).content == b"after the outage"
 
 
+def test_a_bucket_gone_while_serving_answers_503_naming_the_setting_and_recovers(
+    server: LiveServer, ceph: CephCluster, s3_settings: dict[str, str]
+) -> None:
+    session = server.client()
+    name = s3_settings["uploads.s3.bucket"]
+    ceph.client().delete_bucket(Bucket=name)
+    refused = session.post(f"{server.url}/files", files=[("file", ("a.bin", b"x"))], headers=JSON, timeout=60)
+    assert refused.status_code == 503
+    assert "uploads.s3.bucket" in refused.json()["error"]
+    ceph.client().create_bucket(Bucket=name)
+    (record,) = upload(server, session, ("a.bin", b"the bucket is back"))
+    assert requests.get(f"{server.url}/files/{record['id']}", timeout=30).content == b"the bucket is back"
+
+
 def test_a_missing_bucket_at_start_up_stops_the_app_naming_the_setting(
     app_settings: dict[str, str], s3_settings: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
