@@ -273,11 +273,8 @@ class S3Storage:
         arguments = {"Bucket": self.bucket, "Key": name}
         if start or stop is not None:
             arguments["Range"] = f"bytes={start}-{'' if stop is None else stop - 1}"
-        try:
-            with _store_errors(missing=NotFound(key)):
-                body = self.client.get_object(**arguments)["Body"]
-        except NotFound:
-            raise
+        with _store_errors(missing=NotFound(key)):
+            body = self.client.get_object(**arguments)["Body"]
         return io.BufferedReader(_ObjectStream(body), buffer_size=1024 * 1024)
 
     def presigned_url(self, key: str, content_type: str, content_disposition: str) -> str:
