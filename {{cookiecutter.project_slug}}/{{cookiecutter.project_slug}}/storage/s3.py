@@ -37,7 +37,7 @@ import io
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
 MAX_PARTS = 10_000  # S3's maximum number of parts in one upload
+SENDER_THREADS = 16  # uploads sending a part at the same moment; more wait their turn
 NOTE_PREFIX = "s3-upload-"
 ADDRESSING_STYLES = ("auto", "path", "virtual")
 # Error codes that mean "the store will not do it now", as opposed to "no such object".
@@ -97,6 +98,10 @@ class S3Storage:
         self.redirect_downloads = redirect_downloads
         self.presigned_expiry = presigned_expiry
         self.endpoint = client.meta.endpoint_url
+        # Threads that send parts, shared by every upload (each upload has at
+        # most one part in flight). Long-lived: a thread per upload would
+        # leave the C allocator a new arena to grow each time.
+        self._senders = ThreadPoolExecutor(SENDER_THREADS, thread_name_prefix="s3-part")
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, str], upload_settings: UploadSettings) -> "S3Storage":
@@ -192,14 +197,13 @@ class S3Storage:
         staged = S3Staged(key, upload_id, [], note)
         try:
             note.write_text(upload_id, encoding="ascii")
-            with ThreadPoolExecutor(1, thread_name_prefix="s3-part") as sender:
-                self._send_parts(staged, chunks, sender)
+            self._send_parts(staged, chunks)
         except BaseException:
             self.discard(staged)
             raise
         return staged
 
-    def _send_parts(self, staged: S3Staged, chunks: Iterable[bytes | memoryview], sender: ThreadPoolExecutor) -> None:
+    def _send_parts(self, staged: S3Staged, chunks: Iterable[bytes | memoryview]) -> None:
         """Fill a part while the previous one is sent: at most two parts in memory."""
         in_flight: Future | None = None
         cancelled = threading.Event()
@@ -219,7 +223,7 @@ class S3Storage:
             nonlocal in_flight
             if in_flight is not None:
                 in_flight.result()  # the previous part is in the store (or its error is raised here)
-            in_flight = sender.submit(send, next(numbers), body)
+            in_flight = self._senders.submit(send, next(numbers), body)
 
         try:
             # Each part is filled in place (one copy of every byte) and handed
@@ -242,6 +246,9 @@ class S3Storage:
                 in_flight.result()
         except BaseException:
             cancelled.set()
+            if in_flight is not None:
+                # Let the part being sent finish (or fail) before the upload is aborted.
+                wait([in_flight])
             raise
 
     def commit(self, staged: S3Staged) -> None:
