@@ -99,8 +99,7 @@ class S3Storage:
         self.presigned_expiry = presigned_expiry
         self.endpoint = client.meta.endpoint_url
         # Threads that send parts, shared by every upload (each upload has at
-        # most one part in flight). Long-lived: a thread per upload would
-        # leave the C allocator a new arena to grow each time.
+        # most one part in flight), started once rather than one per upload.
         self._senders = ThreadPoolExecutor(SENDER_THREADS, thread_name_prefix="s3-part")
 
     @classmethod
