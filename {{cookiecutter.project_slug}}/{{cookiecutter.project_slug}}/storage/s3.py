@@ -6,9 +6,10 @@ In the bucket::
     multipart uploads of <prefix><key>   bytes being received (not visible until completed)
 
 Staging a file is one S3 multipart upload, sent part by part while the
-request body is read: a part fills in memory while the previous one is on
-its way to the store, so at most two parts of one file are in memory and no
-local copy is ever made. Committing completes the upload; discarding (any
+request body is read: each part is sent as soon as it is full, and a new one
+is filled only while fewer than two are on their way, so at most two parts
+of one file are in memory (usually both being sent) and no local copy is
+ever made. Committing completes the upload; discarding (any
 refusal or failure) aborts it, so afterwards neither ``ListObjectsV2`` nor
 ``ListMultipartUploads`` shows anything of it.
 
@@ -36,6 +37,7 @@ import contextlib
 import io
 import logging
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -51,7 +53,8 @@ log = logging.getLogger(__name__)
 
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
 MAX_PARTS = 10_000  # S3's maximum number of parts in one upload
-SENDER_THREADS = 16  # uploads sending a part at the same moment; more wait their turn
+MAX_PARTS_IN_MEMORY = 2  # of one upload: sending, or being filled
+SENDER_THREADS = 32  # uploads sending a part at the same moment; more wait their turn
 NOTE_PREFIX = "s3-upload-"
 ADDRESSING_STYLES = ("auto", "path", "virtual")
 # Error codes that mean "the store will not do it now", as opposed to "no such object".
@@ -99,7 +102,7 @@ class S3Storage:
         self.presigned_expiry = presigned_expiry
         self.endpoint = client.meta.endpoint_url
         # Threads that send parts, shared by every upload (each upload has at
-        # most one part in flight), started once rather than one per upload.
+        # most two parts in flight), started once rather than one per upload.
         self._senders = ThreadPoolExecutor(SENDER_THREADS, thread_name_prefix="s3-part")
 
     @classmethod
@@ -203,10 +206,15 @@ class S3Storage:
         return staged
 
     def _send_parts(self, staged: S3Staged, chunks: Iterable[bytes | memoryview]) -> None:
-        """Fill a part while the previous one is sent: at most two parts in memory."""
-        in_flight: Future | None = None
+        """Send each part as soon as it is full: at most two parts in memory, sending or filling.
+
+        Filling (from the request body) is faster than sending, so usually
+        two parts are on their way at once: a new part is allocated only
+        once fewer than two are in flight.
+        """
+        in_flight: deque[Future] = deque()
         cancelled = threading.Event()
-        numbers = iter(range(1, MAX_PARTS + 1))
+        submitted = 0
 
         def send(number: int, body: bytearray) -> None:
             if cancelled.is_set():
@@ -218,16 +226,20 @@ class S3Storage:
                 )  # fmt: skip
             staged.parts.append({"PartNumber": number, "ETag": answer["ETag"]})
 
-        def hand_over(body: bytearray) -> None:
-            nonlocal in_flight
-            if in_flight is not None:
-                in_flight.result()  # the previous part is in the store (or its error is raised here)
-            in_flight = self._senders.submit(send, next(numbers), body)
+        def submit(body: bytearray) -> None:
+            nonlocal submitted
+            submitted += 1
+            in_flight.append(self._senders.submit(send, submitted, body))
+
+        def new_part() -> bytearray:
+            while len(in_flight) >= MAX_PARTS_IN_MEMORY:
+                in_flight.popleft().result()  # that part is in the store (or its error is raised here)
+            return bytearray(self.part_size)
 
         try:
             # Each part is filled in place (one copy of every byte) and handed
-            # to the sender as it is; a new one is allocated for the next.
-            part, filled = bytearray(self.part_size), 0
+            # to a sender as it is.
+            part, filled = new_part(), 0
             for chunk in chunks:
                 view = memoryview(chunk).cast("B")
                 while view:
@@ -236,18 +248,18 @@ class S3Storage:
                     filled += taken
                     view = view[taken:]
                     if filled == self.part_size:
-                        hand_over(part)
-                        part, filled = bytearray(self.part_size), 0
-            if filled or in_flight is None:
+                        submit(part)
+                        del part  # the sender holds it now
+                        part, filled = new_part(), 0
+            if filled or not submitted:
                 del part[filled:]  # the last part may be short (or empty, for an empty file)
-                hand_over(part)
-            if in_flight is not None:
-                in_flight.result()
+                submit(part)
+            del part
+            while in_flight:
+                in_flight.popleft().result()
         except BaseException:
             cancelled.set()
-            if in_flight is not None:
-                # Let the part being sent finish (or fail) before the upload is aborted.
-                wait([in_flight])
+            wait(in_flight)  # let the parts being sent finish (or fail) before the upload is aborted
             raise
 
     def commit(self, staged: S3Staged) -> None:
