@@ -1,6 +1,7 @@
 # pyramid-cookiecutter-uploads: everything a fresh machine with python3 and make needs.
 #
 #   make serve   bake the default project into build/serve and serve it on http://localhost:6543
+#                (another port: make serve PORT=8080)
 #   make test    run every test: the fast render tests, then each baked project's own suite
 #
 # `make test-fast` and `make test-slow` run the two halves alone.
@@ -11,6 +12,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SERVE_DIR := build/serve
 PROJECT := $(SERVE_DIR)/upload_service
+PORT ?= 6543
 
 .PHONY: serve test test-fast test-slow system-deps clean bench
 
@@ -26,7 +28,7 @@ serve: $(BIN)/cookiecutter
 	$(BIN)/cookiecutter --no-input --overwrite-if-exists --output-dir $(SERVE_DIR) $(CURDIR)
 	test -x $(PROJECT)/.venv/bin/python || $(BIN)/uv venv --quiet --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(PROJECT)/.venv
 	$(BIN)/uv pip install --quiet --python $(PROJECT)/.venv/bin/python -e $(PROJECT)
-	cd $(PROJECT) && .venv/bin/pserve development.ini
+	cd $(PROJECT) && .venv/bin/pserve development.ini http_port=$(PORT)
 
 # Chromium (for the browser tests) and curl, from Debian's packages when missing.
 system-deps:

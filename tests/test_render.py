@@ -44,6 +44,7 @@ TEST_FILES = [
     "__init__.py",
     "bodies.py",
     "conftest.py",
+    "test_answers.py",
     "test_browser.py",
     "test_buffer.py",
     "test_download_safety.py",

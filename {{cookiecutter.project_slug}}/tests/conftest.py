@@ -2,6 +2,11 @@
 
 Every test gets its own ``storage_path`` and ``temp_path`` under pytest's
 ``tmp_path``, so tests can assert exactly what was (and was not) written.
+
+testing.ini carries the answers given to cookiecutter (size limits, allowed
+extensions). The tests do not depend on them: the fixtures set the settings
+the tests rely on (``BASELINE``), a test that needs another value sets it
+itself, and the tests marked ``answers`` check the project as configured.
 """
 
 import queue
@@ -22,16 +27,24 @@ import webtest
 from waitress import wasyncore
 
 from {{ cookiecutter.project_slug }} import main
+from {{ cookiecutter.project_slug }}.sizes import parse_size
 
 PROJECT = Path(__file__).resolve().parent.parent
 TESTING_INI = PROJECT / "testing.ini"
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
+# The settings the tests rely on, in place of the answers testing.ini carries.
+BASELINE = {
+    "uploads.max_size": "4GB",
+    "uploads.chunk_size": "64KB",
+    "uploads.allowed_extensions": "",
+}
+
 
 @pytest.fixture
 def app_settings(tmp_path: Path) -> dict[str, str]:
-    """testing.ini's ``[app:main]`` settings, with the paths moved under ``tmp_path``."""
-    settings = dict(plaster.get_settings(str(TESTING_INI), "app:main"))
+    """testing.ini's ``[app:main]`` settings with ``BASELINE``, and the paths moved under ``tmp_path``."""
+    settings = {**plaster.get_settings(str(TESTING_INI), "app:main"), **BASELINE}
     settings["uploads.storage_path"] = str(tmp_path / "uploads")
     settings["uploads.temp_path"] = str(tmp_path / "tmp")
     return settings
@@ -89,16 +102,21 @@ class LiveServer:
 
 
 def server_options() -> dict[str, str]:
-    """testing.ini's ``[server:main]`` options that waitress takes as arguments."""
+    """testing.ini's ``[server:main]`` options that waitress takes as arguments.
+
+    The body limit is ``BASELINE``'s ``uploads.max_size``, as the ini files
+    keep the two equal.
+    """
     options = dict(plaster.get_settings(str(TESTING_INI), "server:main"))
     for key in ("use", "listen", "here", "__file__"):
         options.pop(key, None)
+    options["max_request_body_size"] = str(parse_size(BASELINE["uploads.max_size"]))
     return options
 
 
-def start_waitress(app: object) -> tuple[object, threading.Thread]:
-    """Serve ``app`` with testing.ini's server options on an ephemeral loopback port."""
-    server = waitress.create_server(app, host="127.0.0.1", port=0, **server_options())
+def start_waitress(app: object, options: dict[str, str] | None = None) -> tuple[object, threading.Thread]:
+    """Serve ``app`` on an ephemeral loopback port, with ``options`` or else :func:`server_options`."""
+    server = waitress.create_server(app, host="127.0.0.1", port=0, **(server_options() if options is None else options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     return server, thread
@@ -175,11 +193,18 @@ def pserve(storage_path: Path, temp_path: Path, tmp_path: Path) -> Iterator[Call
     processes: list[subprocess.Popen] = []
 
     def start(**overrides: str) -> PserveServer:
-        settings = {"storage_path": str(storage_path), "temp_path": str(temp_path), **overrides}
+        settings = {
+            **{name.removeprefix("uploads."): value for name, value in BASELINE.items()},
+            "storage_path": str(storage_path),
+            "temp_path": str(temp_path),
+            **overrides,
+        }
         text = TESTING_INI.read_text(encoding="utf-8")
         for name, value in settings.items():
             text = re.sub(rf"(?m)^uploads\.{name} *=.*$", lambda _, n=name, v=value: f"uploads.{n} = {v}", text)
         text = re.sub(r"(?m)^listen *=.*$", "listen = 127.0.0.1:0", text)
+        body_limit = parse_size(settings["max_size"])
+        text = re.sub(r"(?m)^max_request_body_size *=.*$", f"max_request_body_size = {body_limit}", text)
         ini = tmp_path / f"pserve-{len(processes)}.ini"
         ini.write_text(text, encoding="utf-8")
         pserve_script = Path(sys.executable).with_name("pserve")
