@@ -238,3 +238,25 @@ def test_template_tree_mirrors_the_output_tree():
     names = {name.replace("{{cookiecutter.project_slug}}", "upload_service") for name in names}
     for language in LANGUAGES:
         assert expected_files("upload_service", language) <= names
+
+
+PROMPTS = VARIABLES["__prompts__"]
+
+
+def test_every_question_has_a_prompt():
+    questions = {name for name in VARIABLES if not name.startswith("_")}
+    assert set(PROMPTS) == questions
+
+
+@pytest.mark.parametrize("name", ["max_upload_size", "chunk_size"])
+def test_size_prompts_say_sizes_are_powers_of_1024_with_examples(name):
+    assert "powers of 1024" in PROMPTS[name]
+    assert re.search(r"\d+[KMG]B", PROMPTS[name])
+
+
+def test_extensions_prompt_says_they_are_separated_by_spaces():
+    assert "separated by spaces" in PROMPTS["allowed_extensions"]
+
+
+def test_language_prompt_names_each_choice():
+    assert set(PROMPTS["template_language"]) == {"__prompt__", *LANGUAGES}
