@@ -128,8 +128,7 @@ def live_server(app: object, storage_path: Path, temp_path: Path) -> Iterator[Li
     try:
         yield LiveServer(f"http://127.0.0.1:{server.effective_port}", storage_path, temp_path)
     finally:
-        stop_waitress(server)
-        thread.join(timeout=10)
+        stop_waitress(server, thread)
 
 
 @pytest.fixture
@@ -154,13 +153,12 @@ def make_live_server(
         yield make
     finally:
         for server, thread in servers:
-            stop_waitress(server)
-            thread.join(timeout=10)
+            stop_waitress(server, thread)
         tempfile.tempdir = saved
 
 
-def stop_waitress(server: object) -> None:
-    """Stop a waitress server at once, open keep-alive connections included.
+def stop_waitress(server: object, thread: threading.Thread) -> None:
+    """Stop a waitress server at once, open keep-alive connections included, and wait until it has.
 
     ``server.close()`` alone leaves the event loop polling until its
     one-second timeout, and forever while a client keeps a connection open.
@@ -169,6 +167,7 @@ def stop_waitress(server: object) -> None:
     """
     server.task_dispatcher.shutdown()
     server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+    thread.join()
 
 
 @dataclass

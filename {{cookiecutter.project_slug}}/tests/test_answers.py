@@ -72,8 +72,7 @@ def configured_server(configured_app: object, configured_settings: dict[str, str
             Path(configured_settings["uploads.temp_path"]),
         )
     finally:
-        stop_waitress(server)
-        thread.join()
+        stop_waitress(server, thread)
 
 
 # -- the answers reach the configuration -------------------------------------------------------
