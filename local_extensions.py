@@ -73,12 +73,19 @@ _TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n"
 
 @simple_filter
 def py_str(value: str) -> str:
-    """A double-quoted Python string literal holding ``value``.
+    """A Python string literal holding ``value``, quoted as ``ruff format`` would quote it.
 
     JSON's string escapes are a subset of Python's, so a JSON string that
-    keeps non-ASCII letters as they are is also a valid Python literal.
+    keeps non-ASCII letters as they are is also a valid Python literal. Like
+    ruff (and black), it takes single quotes when that needs fewer escapes:
+    ``'O\\'Brien "Uploads"'``, so a generated project stays ruff-clean.
     """
-    return json.dumps(str(value), ensure_ascii=False)
+    value = str(value)
+    literal = json.dumps(value, ensure_ascii=False)
+    if value.count('"') <= value.count("'"):
+        return literal
+    # In JSON's output every quote is escaped as \" and every backslash as \\.
+    return "'" + literal[1:-1].replace('\\"', '"').replace("'", "\\'") + "'"
 
 
 @simple_filter

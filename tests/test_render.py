@@ -8,6 +8,8 @@ import ast
 import configparser
 import json
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -218,6 +220,15 @@ def test_hostile_answers_give_valid_python(baked):
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
     }
     assert names["PROJECT_NAME"] == HOSTILE["project_name"]
+
+
+@pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["check", "format"])
+def test_hostile_answers_give_python_that_ruff_leaves_alone(baked, command):
+    """Answers land in string literals quoted the way ruff format quotes them."""
+    project = baked(**HOSTILE)
+    ruff = str(Path(sys.executable).parent / "ruff")
+    result = subprocess.run([ruff, *command, "--no-cache", "."], cwd=project, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_hostile_answers_are_recorded_exactly(baked):

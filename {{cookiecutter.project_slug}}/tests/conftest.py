@@ -95,7 +95,7 @@ class LiveServer:
     def client(self) -> requests.Session:
         """A ``requests`` session holding the CSRF cookie, with the token as a header."""
         session = requests.Session()
-        page = session.get(self.url + "/", timeout=10)
+        page = session.get(self.url + "/", timeout=60)
         page.raise_for_status()
         session.headers["X-CSRF-Token"] = CSRF_INPUT.search(page.text).group(1)
         return session
