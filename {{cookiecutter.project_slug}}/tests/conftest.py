@@ -9,6 +9,7 @@ the tests rely on (``BASELINE``), a test that needs another value sets it
 itself, and the tests marked ``answers`` check the project as configured.
 """
 
+import contextlib
 import queue
 import re
 import subprocess
@@ -114,21 +115,60 @@ def server_options() -> dict[str, str]:
     return options
 
 
-def start_waitress(app: object, options: dict[str, str] | None = None) -> tuple[object, threading.Thread]:
+@dataclass
+class Waitress:
+    """A waitress server whose event loop runs on a thread of this process, until :meth:`stop`."""
+
+    server: object
+    stopping: threading.Event
+    thread: threading.Thread
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.effective_port}"
+
+    def stop(self) -> None:
+        """Stop serving at once, open keep-alive connections included, and return once the loop has ended.
+
+        The loop checks ``stopping`` on every turn and then closes every
+        socket itself, in its own thread. Pulling the trigger only wakes it
+        early; a trigger that waitress has already closed is left alone
+        (writing to its old file descriptor could reach a file that has
+        the number now), and the loop still ends within one poll timeout.
+        """
+        self.server.task_dispatcher.shutdown()
+        self.stopping.set()
+        if self.server.trigger.connected:
+            with contextlib.suppress(OSError):  # it may close between the check and the pull
+                self.server.trigger.pull_trigger()
+        self.thread.join()
+
+
+def start_waitress(app: object, options: dict[str, str] | None = None) -> Waitress:
     """Serve ``app`` on an ephemeral loopback port, with ``options`` or else :func:`server_options`."""
     server = waitress.create_server(app, host="127.0.0.1", port=0, **(server_options() if options is None else options))
-    thread = threading.Thread(target=server.run, daemon=True)
+    stopping = threading.Event()
+    poll = wasyncore.poll2 if server.adj.asyncore_use_poll else wasyncore.poll
+
+    def serve() -> None:  # waitress's own loop (server.run), with a way out
+        try:
+            while server._map and not stopping.is_set():
+                poll(server.adj.asyncore_loop_timeout, server._map)
+        finally:
+            wasyncore.close_all(server._map)
+
+    thread = threading.Thread(target=serve, name="waitress", daemon=True)
     thread.start()
-    return server, thread
+    return Waitress(server, stopping, thread)
 
 
 @pytest.fixture
 def live_server(app: object, storage_path: Path, temp_path: Path) -> Iterator[LiveServer]:
-    server, thread = start_waitress(app)
+    server = start_waitress(app)
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.effective_port}", storage_path, temp_path)
+        yield LiveServer(server.url, storage_path, temp_path)
     finally:
-        stop_waitress(server, thread)
+        server.stop()
 
 
 @pytest.fixture
@@ -140,34 +180,21 @@ def make_live_server(
     ``make_live_server(max_size="64KB")`` returns a :class:`LiveServer`; every
     server started is stopped at the end of the test.
     """
-    servers: list[tuple[object, threading.Thread]] = []
+    servers: list[Waitress] = []
     saved = tempfile.tempdir
 
     def make(**overrides: str) -> LiveServer:
         settings = {**app_settings, **{f"uploads.{name}": value for name, value in overrides.items()}}
-        server, thread = start_waitress(main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **settings))
-        servers.append((server, thread))
-        return LiveServer(f"http://127.0.0.1:{server.effective_port}", storage_path, temp_path)
+        server = start_waitress(main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **settings))
+        servers.append(server)
+        return LiveServer(server.url, storage_path, temp_path)
 
     try:
         yield make
     finally:
-        for server, thread in servers:
-            stop_waitress(server, thread)
+        for server in servers:
+            server.stop()
         tempfile.tempdir = saved
-
-
-def stop_waitress(server: object, thread: threading.Thread) -> None:
-    """Stop a waitress server at once, open keep-alive connections included, and wait until it has.
-
-    ``server.close()`` alone leaves the event loop polling until its
-    one-second timeout, and forever while a client keeps a connection open.
-    A thunk pulled through the trigger runs in the loop's own thread: it
-    closes every socket, the loop finds nothing left to watch, and returns.
-    """
-    server.task_dispatcher.shutdown()
-    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-    thread.join()
 
 
 @dataclass

@@ -22,7 +22,7 @@ from {{ cookiecutter.project_slug }}.settings import load
 from {{ cookiecutter.project_slug }}.sizes import format_size, parse_size
 
 from .bodies import body, content_type, everything_under, file_part, raw_request
-from .conftest import CSRF_INPUT, PROJECT, TESTING_INI, LiveServer, start_waitress, stop_waitress
+from .conftest import CSRF_INPUT, PROJECT, TESTING_INI, LiveServer, start_waitress
 
 pytestmark = pytest.mark.answers
 
@@ -64,15 +64,15 @@ def configured_server(configured_app: object, configured_settings: dict[str, str
     """The app under waitress with testing.ini's own ``[server:main]`` options (its body limit included)."""
     ignored = {"use", "listen", "here", "__file__"}
     options = {key: value for key, value in ini_settings("server:main").items() if key not in ignored}
-    server, thread = start_waitress(configured_app, options)
+    server = start_waitress(configured_app, options)
     try:
         yield LiveServer(
-            f"http://127.0.0.1:{server.effective_port}",
+            server.url,
             Path(configured_settings["uploads.storage_path"]),
             Path(configured_settings["uploads.temp_path"]),
         )
     finally:
-        stop_waitress(server, thread)
+        server.stop()
 
 
 # -- the answers reach the configuration -------------------------------------------------------
