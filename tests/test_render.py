@@ -271,3 +271,10 @@ def test_extensions_prompt_says_they_are_separated_by_spaces():
 
 def test_language_prompt_names_each_choice():
     assert set(PROMPTS["template_language"]) == {"__prompt__", *LANGUAGES}
+
+
+def test_generated_project_never_sends_its_user_to_the_templates_make_targets(baked):
+    """``make system-deps`` exists in the template only; a project says what to install in its own terms."""
+    project = baked()
+    mentions = [path.relative_to(project) for path in text_files(project) if "make system-deps" in path.read_text()]
+    assert mentions == []
