@@ -28,7 +28,6 @@ import queue
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -137,24 +136,18 @@ def test_generated_project_is_clean_under_ruff_format(installed):
 GIB = 1024**3
 
 
-def free_port() -> int:
-    """A loopback port nothing listens on now (the kernel's choice, so not a fixed one)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[tuple[Path, str]]:
-    """``make serve PORT=...``, the README's first command: bake, install, serve.
+    """``make serve PORT=0``, the README's first command: bake, install, serve.
 
-    Waits for waitress's "Serving on" line (not for a deadline): the
+    Port 0 lets the kernel choose a free port; waitress's "Serving on" line
+    says which. The fixture waits for that line (not for a deadline): the
     project and its URL once it is serving, or a failure with make's output
     as soon as make exits.
     """
     serve_dir = tmp_path_factory.mktemp("serve")
     server = subprocess.Popen(
-        ["make", "--no-print-directory", "serve", f"SERVE_DIR={serve_dir}", f"PORT={free_port()}"],
+        ["make", "--no-print-directory", "serve", f"SERVE_DIR={serve_dir}", "PORT=0"],
         cwd=TEMPLATE,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
