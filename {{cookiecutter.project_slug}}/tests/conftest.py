@@ -2,8 +2,14 @@
 
 Every test gets its own ``storage_path`` and ``temp_path`` under pytest's
 ``tmp_path``, so tests can assert exactly what was (and was not) written.
+
+testing.ini carries the answers given to cookiecutter (size limits, allowed
+extensions). The tests do not depend on them: the fixtures set the settings
+the tests rely on (``BASELINE``), a test that needs another value sets it
+itself, and the tests marked ``answers`` check the project as configured.
 """
 
+import contextlib
 import queue
 import re
 import subprocess
@@ -22,16 +28,24 @@ from waitress import wasyncore
 
 from {{ cookiecutter.project_slug }} import main
 from {{ cookiecutter.project_slug }}.server import create_server
+from {{ cookiecutter.project_slug }}.sizes import parse_size
 
 PROJECT = Path(__file__).resolve().parent.parent
 TESTING_INI = PROJECT / "testing.ini"
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
+# The settings the tests rely on, in place of the answers testing.ini carries.
+BASELINE = {
+    "uploads.max_size": "4GB",
+    "uploads.chunk_size": "64KB",
+    "uploads.allowed_extensions": "",
+}
+
 
 @pytest.fixture
 def app_settings(tmp_path: Path) -> dict[str, str]:
-    """testing.ini's ``[app:main]`` settings, with the paths moved under ``tmp_path``."""
-    settings = dict(plaster.get_settings(str(TESTING_INI), "app:main"))
+    """testing.ini's ``[app:main]`` settings with ``BASELINE``, and the paths moved under ``tmp_path``."""
+    settings = {**plaster.get_settings(str(TESTING_INI), "app:main"), **BASELINE}
     settings["uploads.storage_path"] = str(tmp_path / "uploads")
     settings["uploads.temp_path"] = str(tmp_path / "tmp")
     return settings
@@ -82,36 +96,79 @@ class LiveServer:
     def client(self) -> requests.Session:
         """A ``requests`` session holding the CSRF cookie, with the token as a header."""
         session = requests.Session()
-        page = session.get(self.url + "/", timeout=10)
+        page = session.get(self.url + "/", timeout=60)
         page.raise_for_status()
         session.headers["X-CSRF-Token"] = CSRF_INPUT.search(page.text).group(1)
         return session
 
 
 def server_options() -> dict[str, str]:
-    """testing.ini's ``[server:main]`` options that waitress takes as arguments."""
+    """testing.ini's ``[server:main]`` options that waitress takes as arguments.
+
+    The body limit is ``BASELINE``'s ``uploads.max_size``, as the ini files
+    keep the two equal.
+    """
     options = dict(plaster.get_settings(str(TESTING_INI), "server:main"))
     for key in ("use", "listen", "here", "__file__"):
         options.pop(key, None)
+    options["max_request_body_size"] = str(parse_size(BASELINE["uploads.max_size"]))
     return options
 
 
-def start_waitress(app: object) -> tuple[object, threading.Thread]:
-    """Serve ``app`` as ``pserve`` does (``server.py``), with testing.ini's options, on an ephemeral loopback port."""
-    server = create_server(app, host="127.0.0.1", port=0, **server_options())
-    thread = threading.Thread(target=server.run, daemon=True)
+@dataclass
+class Waitress:
+    """A waitress server whose event loop runs on a thread of this process, until :meth:`stop`."""
+
+    server: object
+    stopping: threading.Event
+    thread: threading.Thread
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.effective_port}"
+
+    def stop(self) -> None:
+        """Stop serving at once, open keep-alive connections included, and return once the loop has ended.
+
+        The loop checks ``stopping`` on every turn and then closes every
+        socket itself, in its own thread. Pulling the trigger only wakes it
+        early; a trigger that waitress has already closed is left alone
+        (writing to its old file descriptor could reach a file that has
+        the number now), and the loop still ends within one poll timeout.
+        """
+        self.server.task_dispatcher.shutdown()
+        self.stopping.set()
+        if self.server.trigger.connected:
+            with contextlib.suppress(OSError):  # it may close between the check and the pull
+                self.server.trigger.pull_trigger()
+        self.thread.join()
+
+
+def start_waitress(app: object, options: dict[str, str] | None = None) -> Waitress:
+    """Serve ``app`` as ``pserve`` does (``server.py``) on an ephemeral loopback port, with ``options`` or else :func:`server_options`."""
+    server = create_server(app, host="127.0.0.1", port=0, **(server_options() if options is None else options))
+    stopping = threading.Event()
+    poll = wasyncore.poll2 if server.adj.asyncore_use_poll else wasyncore.poll
+
+    def serve() -> None:  # waitress's own loop (server.run), with a way out
+        try:
+            while server._map and not stopping.is_set():
+                poll(server.adj.asyncore_loop_timeout, server._map)
+        finally:
+            wasyncore.close_all(server._map)
+
+    thread = threading.Thread(target=serve, name="waitress", daemon=True)
     thread.start()
-    return server, thread
+    return Waitress(server, stopping, thread)
 
 
 @pytest.fixture
 def live_server(app: object, storage_path: Path, temp_path: Path) -> Iterator[LiveServer]:
-    server, thread = start_waitress(app)
+    server = start_waitress(app)
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.effective_port}", storage_path, temp_path)
+        yield LiveServer(server.url, storage_path, temp_path)
     finally:
-        stop_waitress(server)
-        thread.join(timeout=10)
+        server.stop()
 
 
 @pytest.fixture
@@ -123,34 +180,21 @@ def make_live_server(
     ``make_live_server(max_size="64KB")`` returns a :class:`LiveServer`; every
     server started is stopped at the end of the test.
     """
-    servers: list[tuple[object, threading.Thread]] = []
+    servers: list[Waitress] = []
     saved = tempfile.tempdir
 
     def make(**overrides: str) -> LiveServer:
         settings = {**app_settings, **{f"uploads.{name}": value for name, value in overrides.items()}}
-        server, thread = start_waitress(main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **settings))
-        servers.append((server, thread))
-        return LiveServer(f"http://127.0.0.1:{server.effective_port}", storage_path, temp_path)
+        server = start_waitress(main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **settings))
+        servers.append(server)
+        return LiveServer(server.url, storage_path, temp_path)
 
     try:
         yield make
     finally:
-        for server, thread in servers:
-            stop_waitress(server)
-            thread.join(timeout=10)
+        for server in servers:
+            server.stop()
         tempfile.tempdir = saved
-
-
-def stop_waitress(server: object) -> None:
-    """Stop a waitress server at once, open keep-alive connections included.
-
-    ``server.close()`` alone leaves the event loop polling until its
-    one-second timeout, and forever while a client keeps a connection open.
-    A thunk pulled through the trigger runs in the loop's own thread: it
-    closes every socket, the loop finds nothing left to watch, and returns.
-    """
-    server.task_dispatcher.shutdown()
-    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
 
 
 @dataclass
@@ -175,11 +219,18 @@ def pserve(storage_path: Path, temp_path: Path, tmp_path: Path) -> Iterator[Call
     processes: list[subprocess.Popen] = []
 
     def start(**overrides: str) -> PserveServer:
-        settings = {"storage_path": str(storage_path), "temp_path": str(temp_path), **overrides}
+        settings = {
+            **{name.removeprefix("uploads."): value for name, value in BASELINE.items()},
+            "storage_path": str(storage_path),
+            "temp_path": str(temp_path),
+            **overrides,
+        }
         text = TESTING_INI.read_text(encoding="utf-8")
         for name, value in settings.items():
             text = re.sub(rf"(?m)^uploads\.{name} *=.*$", lambda _, n=name, v=value: f"uploads.{n} = {v}", text)
         text = re.sub(r"(?m)^listen *=.*$", "listen = 127.0.0.1:0", text)
+        body_limit = parse_size(settings["max_size"])
+        text = re.sub(r"(?m)^max_request_body_size *=.*$", f"max_request_body_size = {body_limit}", text)
         ini = tmp_path / f"pserve-{len(processes)}.ini"
         ini.write_text(text, encoding="utf-8")
         pserve_script = Path(sys.executable).with_name("pserve")
