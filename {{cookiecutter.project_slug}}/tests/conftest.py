@@ -145,7 +145,7 @@ class Waitress:
 
 
 def start_waitress(app: object, options: dict[str, str] | None = None) -> Waitress:
-    """Serve ``app`` as ``pserve`` does (``server.py``) on an ephemeral loopback port, with ``options`` or else :func:`server_options`."""
+    """Serve ``app`` as ``pserve`` does (``server.py``) on a loopback port; ``options`` default to testing.ini's."""
     server = create_server(app, host="127.0.0.1", port=0, **(server_options() if options is None else options))
     stopping = threading.Event()
     poll = wasyncore.poll2 if server.adj.asyncore_use_poll else wasyncore.poll
