@@ -27,8 +27,9 @@ from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 from .meta import Base
 from .stored_file import StoredFile
+from .upload_in_progress import UploadInProgress
 
-__all__ = ["Base", "StoredFile"]
+__all__ = ["Base", "StoredFile", "UploadInProgress"]
 
 MIGRATE_COMMAND = "alembic -c development.ini upgrade head"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -135,7 +136,7 @@ def retry_attempts(request: Request) -> int | None:
     in a transaction that starts with the write (:func:`begin_write`), which
     neither SQLite nor PostgreSQL fail for serialization, so they need none.
     """
-    return 1 if request.method == "POST" else None
+    return 1 if request.method in ("POST", "PATCH") else None
 
 
 def includeme(config: Configurator) -> None:
