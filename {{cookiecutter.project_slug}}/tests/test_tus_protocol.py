@@ -7,11 +7,16 @@ test (``app.registry["resumable"].clock``): nothing waits.
 
 import base64
 import hashlib
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
+
+from {{ cookiecutter.project_slug }}.models import UploadInProgress
+from {{ cookiecutter.project_slug }}.resumable import holder_name
 
 from .helpers import JSON, LiveServer
 from .tus_helpers import OCTETS, TUS, create, metadata, patch, tus_session
@@ -260,6 +265,18 @@ def test_a_patch_while_another_holds_the_upload_is_423(app, live_server, session
     assert patch(session, url, 0, BODY[:10]).status_code == 204
 
 
+def test_a_lease_held_by_a_dead_process_of_this_host_is_taken_over(app, live_server, session):
+    url = create(session, live_server.url, len(BODY))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    factory = app.registry["dbsession_factory"]
+    with factory() as dbsession, dbsession.begin():
+        upload = dbsession.get(UploadInProgress, url.rsplit("/", 1)[1])
+        upload.locked_by = f"{holder_name().rpartition(':')[0]}:{dead.pid}:0000"
+        upload.locked_until = datetime.now(UTC) + timedelta(hours=1)
+    assert patch(session, url, 0, BODY[:10]).status_code == 204
+
+
 def test_a_patch_on_a_finished_upload_is_410(live_server, session):
     url = create(session, live_server.url, 10)
     patch(session, url, 0, b"x" * 10)
@@ -271,8 +288,6 @@ def test_a_patch_on_a_finished_upload_is_410(live_server, session):
 def test_a_patch_on_another_owners_upload_is_403(app, live_server, session):
     url = create(session, live_server.url, len(BODY))
     factory = app.registry["dbsession_factory"]
-    from {{ cookiecutter.project_slug }}.models import UploadInProgress
-
     with factory() as dbsession, dbsession.begin():
         dbsession.get(UploadInProgress, url.rsplit("/", 1)[1]).owner = "someone else"
     assert patch(session, url, 0, BODY[:10]).status_code == 403
