@@ -17,7 +17,7 @@ import sqlalchemy
 from waitress import wasyncore
 
 from {{ cookiecutter.project_slug }}.models import alembic_config
-from {{ cookiecutter.project_slug }}.server import create_server
+from {{ cookiecutter.project_slug }}.server import OWN_OPTIONS, create_server
 
 PROJECT = Path(__file__).resolve().parent.parent
 TESTING_INI = PROJECT / "testing.ini"
@@ -52,6 +52,11 @@ def server_options() -> dict[str, str]:
     for key in ("use", "listen", "here", "__file__"):
         options.pop(key, None)
     return options
+
+
+def waitress_options() -> dict[str, str]:
+    """:func:`server_options` less those ``server.create_server`` adds to waitress's (stock waitress refuses them)."""
+    return {name: value for name, value in server_options().items() if name not in OWN_OPTIONS}
 
 
 def start_waitress(app: object) -> tuple[object, threading.Thread]:

@@ -28,7 +28,7 @@ from {{ cookiecutter.project_slug }}.multipart import MAX_HEADER_LINE_BYTES, MAX
 from {{ cookiecutter.project_slug }}.receiving import MAX_FIELD_BYTES, MAX_FIELDS
 
 from .bodies import BOUNDARY, body, content_type, everything_under, field_part, file_part, part, raw_request
-from .helpers import CSRF_INPUT, PROJECT, TESTING_INI, LiveServer, server_options, stop_waitress
+from .helpers import CSRF_INPUT, PROJECT, TESTING_INI, LiveServer, stop_waitress, waitress_options
 
 pytestmark = pytest.mark.server
 
@@ -85,7 +85,7 @@ def test_declared_length_over_the_limit_is_refused_by_waitress_before_the_body_i
     """With ``max_request_body_size`` equal to ``uploads.max_size`` (as the ini files keep them),
     a too-large upload is answered from its headers alone: the client never has to send it."""
     app = main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **{**app_settings, "uploads.max_size": "256KB"})
-    options = {**server_options(), "max_request_body_size": 256 * 1024}
+    options = {**waitress_options(), "max_request_body_size": 256 * 1024}
     server = waitress.create_server(app, host="127.0.0.1", port=0, **options)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -6,19 +6,25 @@ test (``app.registry["resumable"].clock``): nothing waits.
 """
 
 import base64
+import contextlib
 import hashlib
+import io
+import socket
 import subprocess
 import sys
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
+from {{ cookiecutter.project_slug }} import cleaning, main
 from {{ cookiecutter.project_slug }}.models import UploadInProgress
 from {{ cookiecutter.project_slug }}.resumable import holder_name
 
-from .helpers import JSON, LiveServer
+from .helpers import JSON, PROJECT, TESTING_INI, LiveServer, server_options, write_ini
 from .tus_helpers import OCTETS, TUS, create, metadata, patch, tus_session
 
 pytestmark = [pytest.mark.tus, pytest.mark.server]
@@ -369,6 +375,38 @@ def test_expired_uploads_are_removed_with_their_bytes(app, live_server, session,
     assert session.head(url, timeout=10).status_code == 404
 
 
+def backdate(app: object, url: str) -> None:
+    """Make the upload at ``url`` expired an hour ago, in the catalogue itself."""
+    with app.registry["dbsession_factory"]() as dbsession, dbsession.begin():
+        dbsession.get(UploadInProgress, url.rsplit("/", 1)[1]).expires = datetime.now(UTC) - timedelta(hours=1)
+
+
+def test_the_clean_command_removes_expired_uploads_with_their_bytes(
+    app, live_server, session, tmp_path, database_url, storage_path, temp_path
+):
+    url = create(session, live_server.url, len(BODY))
+    patch(session, url, 0, BODY[:10])
+    backdate(app, url)
+    ini = write_ini(tmp_path / "clean.ini", database_url, storage_path=str(storage_path), temp_path=str(temp_path))
+    with contextlib.redirect_stdout(io.StringIO()) as output:
+        assert cleaning.main([str(ini)]) == 0
+    assert "removed 1 expired uploads in progress" in output.getvalue()
+    assert tus_files(temp_path) == []
+    assert session.head(url, timeout=10).status_code == 404
+
+
+def test_start_up_removes_expired_uploads_with_their_bytes(app, live_server, session, app_settings, temp_path):
+    url = create(session, live_server.url, len(BODY))
+    patch(session, url, 0, BODY[:10])
+    backdate(app, url)
+    saved = tempfile.tempdir
+    try:
+        main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **app_settings)
+    finally:
+        tempfile.tempdir = saved
+    assert tus_files(temp_path) == []
+
+
 def test_a_patch_refreshes_the_expiry(live_server, session):
     url = create(session, live_server.url, len(BODY))
     before = session.head(url, timeout=10).headers["Upload-Expires"]
@@ -393,3 +431,20 @@ def test_a_configured_origin_gets_cors_headers(make_live_server):
     assert response.headers["Access-Control-Allow-Origin"] == "https://app.example"
     assert "PATCH" in response.headers["Access-Control-Allow-Methods"]
     assert "Upload-Offset" in response.headers["Access-Control-Expose-Headers"]
+
+
+# -- the server's own limit on a chunk ---------------------------------------------
+
+
+def test_the_server_refuses_a_patch_over_its_limit_from_the_head_alone(live_server, session):
+    url = create(session, live_server.url, 100 * 1024)
+    limit = int(server_options()["max_patch_body_size"])
+    parts = urlsplit(url)
+    head = (
+        f"PATCH {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nTus-Resumable: 1.0.0\r\n"
+        f"Content-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\nContent-Length: {limit + 1}\r\n\r\n"
+    )
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as connection:
+        connection.sendall(head.encode("ascii"))  # and not one byte of the body
+        answer = connection.makefile("rb").readline()
+    assert answer.startswith(b"HTTP/1.1 413")

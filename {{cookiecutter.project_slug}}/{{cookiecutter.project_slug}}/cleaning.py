@@ -7,6 +7,9 @@ removes those, but only once they are older than ``uploads.clean_after``
 (default 24 h): younger ones may belong to an upload another process is
 just recording.
 
+The command also removes resumable (tus) uploads past their expiry,
+with their bytes (``resumable.py``, which does the same at start-up).
+
 It runs at start-up (:func:`includeme`) and as a command::
 
     <project>-clean development.ini [--dry-run]
@@ -31,8 +34,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from .models import SchemaNotReady, StoredFile, check_schema, get_engine, get_session_factory, get_tm_session
+from .resumable import Resumable
 from .settings import SettingsError, load
-from .storage import KEY_PATTERN, Storage, StoredKey, from_settings
+from .storage import KEY_PATTERN, Storage, StoredKey, from_settings, supports_resumable
 from .storage.local import LocalStorage
 
 log = logging.getLogger(__name__)
@@ -139,6 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     import_json_records(storage, factory)
     removed = clean(storage, factory, upload_settings.clean_after, report=lambda key: print(f"removed {key}"))
     print(f"removed {len(removed)} unrecorded files older than {upload_settings.clean_after:.0f} s")
+    if supports_resumable(storage):
+        resumable = Resumable(storage, factory, upload_settings)
+        expired = resumable.expire()
+        orphans = resumable.orphans(upload_settings.clean_after)
+        print(f"removed {len(expired)} expired uploads in progress and {len(orphans)} without a record")
     return 0
 
 
