@@ -69,6 +69,7 @@ test-slow: $(BIN)/cookiecutter system-deps
 bench: $(BIN)/cookiecutter
 	command -v curl >/dev/null || scripts/system-deps
 	$(BIN)/python benchmarks/upload.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/tus.py $(BENCH_ARGS)
 
 # Also removes build/serve: the served project, its edits and its uploads.
 clean:
