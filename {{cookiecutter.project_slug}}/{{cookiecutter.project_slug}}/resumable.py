@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from . import tus
 from .buffer import LimitExceeded, file_buffer
 from .errors import UnsupportedType
+from .hashing import BackgroundSha256
 from .models import StoredFile, UploadInProgress, begin_write
 from .receiving import Measured, new_record
 from .sanitizer import extension_of, secure_filename
@@ -261,7 +262,8 @@ class Resumable:
         content_type = upload.content_type
         if offset < SNIFF_BYTES and (upload.content_type is None or offset == 0):
             content_type, chunks = self._sniffed(upload, chunks, length)
-        hasher = self.hashes.take(upload.id, offset)
+        state = self.hashes.take(upload.id, offset)
+        hasher = None if state is None else BackgroundSha256(state=state)  # overlaps the disk writes
         if hasher is not None:
             chunks = _hashed(chunks, hasher)
         try:
@@ -271,6 +273,8 @@ class Resumable:
         except UnsupportedType:
             self.terminate(upload.id, upload.owner, lease_held=holder)
             raise
+        finally:
+            state = None if hasher is None else hasher.finish()  # also ends its thread on errors
         expires = self.clock() + timedelta(seconds=self.settings.tus_expire_after)
         with self.session_factory() as dbsession, dbsession.begin():
             begin_write(dbsession)
@@ -279,8 +283,8 @@ class Resumable:
                 .where(UploadInProgress.id == upload.id, UploadInProgress.locked_by == holder)
                 .values(offset=new_offset, length=length, content_type=content_type, expires=expires)
             )
-        if hasher is not None:
-            self.hashes.put(upload.id, new_offset, hasher)
+        if state is not None:
+            self.hashes.put(upload.id, new_offset, state)
         upload.offset, upload.length, upload.content_type, upload.expires = new_offset, length, content_type, expires
         if length is None or new_offset < length or upload.partial:
             return Finished(upload)
@@ -520,7 +524,7 @@ def _check_owner(recorded: str | None, requester: str | None) -> None:
         raise tus.Forbidden("This upload was started by someone else")
 
 
-def _hashed(chunks: Iterable[bytes], hasher: "hashlib._Hash") -> Iterator[bytes]:
+def _hashed(chunks: Iterable[bytes], hasher: BackgroundSha256) -> Iterator[bytes]:
     for chunk in chunks:
         hasher.update(chunk)
         yield chunk

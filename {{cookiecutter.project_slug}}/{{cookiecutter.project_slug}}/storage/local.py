@@ -34,6 +34,8 @@ from . import KEY_PATTERN, NotFound, StoredKey
 TEMP_PREFIX = "upload-"
 RESUMABLE_PREFIX = "tus-"
 READ_BYTES = 1024 * 1024
+# A resumable chunk is at most uploads.tus_max_chunk (64 MiB): sync it in smaller steps.
+RESUMABLE_WRITEBACK_EVERY = 8 * 1024 * 1024
 INCOMING_PREFIX = ".incoming-"
 
 
@@ -204,6 +206,7 @@ class LocalStorage:
                 os.ftruncate(fd, offset)  # drop what a failed append left
                 os.lseek(fd, offset, os.SEEK_SET)
             size = offset
+            writeback = EarlyWriteback(fd, RESUMABLE_WRITEBACK_EVERY) if self.fsync else None
             try:
                 for chunk in chunks:
                     with _disk_errors():
@@ -211,10 +214,16 @@ class LocalStorage:
                         while view:
                             view = view[os.write(fd, view) :]
                     size += len(chunk)
+                    if writeback is not None:
+                        writeback.wrote(len(chunk))
                 with _disk_errors():
-                    if self.fsync:
+                    if writeback is not None:
+                        writeback.close()
                         os.fsync(fd)
             except BaseException:
+                if writeback is not None:
+                    with contextlib.suppress(OSError):
+                        writeback.close()
                 with contextlib.suppress(OSError):
                     os.ftruncate(fd, offset)
                 raise
