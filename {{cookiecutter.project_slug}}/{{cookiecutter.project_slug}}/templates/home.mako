@@ -9,7 +9,7 @@
 <form id="upload-form" class="upload-form" action="${request.route_path('files')}" method="post"
       enctype="multipart/form-data" accept-charset="utf-8"
       data-max-size="${max_size}" data-max-size-text="${max_size_text}"
-      data-max-files="${max_files}" data-allowed-extensions="${allowed_extensions}">
+      data-max-files="${max_files}" data-tus-endpoint="${tus_endpoint}" data-tus-chunk-size="${tus_chunk_size}" data-allowed-extensions="${allowed_extensions}">
   <input type="hidden" name="csrf_token" value="${csrf_token}">
   <div id="dropzone" class="dropzone">
     <label for="file-input" class="dropzone-label">Choose files to upload</label>

@@ -19,6 +19,9 @@ _PREVIEWS = {"audio": "audio", "image": "image", "video": "video"}
 # ``?stored=`` names the files of one upload (at most uploads.max_files); look up no more.
 MAX_STORED_SHOWN = 100
 
+# The page sends resumable chunks of at most this much: a broken connection costs one chunk.
+TUS_PAGE_CHUNK = 8 * 1024 * 1024
+
 
 @view_config(route_name="home", request_method="GET", renderer=HOME_TEMPLATE)
 def home(request: Request) -> dict[str, object]:
@@ -63,6 +66,9 @@ def page_values(request: Request, *, message: str | None = None, error: str | No
         "max_size": upload_settings.max_size,
         "max_size_text": format_size(upload_settings.max_size),
         "max_files": upload_settings.max_files,
+        # The page's script uploads through tus (resumable), in chunks under the server's limit.
+        "tus_endpoint": request.route_path("tus_collection"),
+        "tus_chunk_size": min(upload_settings.tus_max_chunk, TUS_PAGE_CHUNK),
         "allowed_extensions": " ".join(extensions),
         "accept": ",".join(f".{extension}" for extension in extensions),
         "message": message,

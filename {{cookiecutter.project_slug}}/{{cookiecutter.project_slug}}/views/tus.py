@@ -12,6 +12,7 @@ Every answer carries ``Tus-Resumable``; refusals carry ``{"error", "code"}``
 
 from email.utils import format_datetime
 
+from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
@@ -22,7 +23,7 @@ from ..models import StoredFile, UploadInProgress
 from ..receiving import declared_length
 from ..resumable import Finished
 from ..security import header_csrf_valid
-from . import absolute_url
+from . import absolute_url, file_json, wants_json
 
 SAFE_METHODS = ("OPTIONS", "HEAD", "GET")
 ALLOWED_METHODS = "POST, HEAD, PATCH, DELETE, OPTIONS"
@@ -36,8 +37,14 @@ def collection(request: Request) -> Response:
 
 @view_config(route_name="tus_upload")
 def upload(request: Request) -> Response:
-    """``HEAD`` (how far it got), ``PATCH`` (more bytes), ``DELETE`` (give up), ``OPTIONS``."""
-    return _answer(request, {"OPTIONS": _options, "HEAD": _head, "PATCH": _patch, "DELETE": _delete})
+    """``HEAD`` (how far it got), ``PATCH`` (more bytes), ``DELETE`` (give up), ``OPTIONS``.
+
+    ``GET`` is ours, not tus's: the stored file a finished upload became
+    (``{"file": ...}`` as in ``/files``, or a redirect to it for people), or
+    ``{"offset", "length"}`` of one in progress. The page uses it to show
+    the stored file's row.
+    """
+    return _answer(request, {"OPTIONS": _options, "HEAD": _head, "GET": _get, "PATCH": _patch, "DELETE": _delete})
 
 
 def _answer(request: Request, handlers: dict) -> Response:
@@ -51,7 +58,7 @@ def _answer(request: Request, handlers: dict) -> Response:
             response = Response(status=405, json_body={"error": f"{method} is not allowed here.", "code": "method"})
             response.headers["Allow"] = ", ".join(handlers)
         else:
-            if method != "OPTIONS":
+            if method not in ("OPTIONS", "GET"):
                 tus.check_version(request.headers.get("Tus-Resumable"))
             if method not in SAFE_METHODS and not header_csrf_valid(request):
                 raise tus.Forbidden("Missing or wrong CSRF token: send the X-CSRF-Token header")
@@ -148,6 +155,15 @@ def _head(request: Request) -> Response:
     if found.metadata_header:
         response.headers["Upload-Metadata"] = found.metadata_header
     return response
+
+
+def _get(request: Request) -> Response:
+    found = request.resumable.get(request.matchdict["upload_id"], _owner(request))
+    if isinstance(found, StoredFile):
+        if not wants_json(request):
+            return HTTPSeeOther(absolute_url(request, "file", id=found.id))
+        return Response(json_body={"file": file_json(request, found)})
+    return Response(json_body={"offset": found.offset, "length": found.length}, cache_control="no-store")
 
 
 def _patch(request: Request) -> Response:
