@@ -457,3 +457,125 @@ def test_nothing_overflows_horizontally_at_phone_width(open_page, live_server, t
 
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow == 0
+
+
+# ---------------------------------------------------------- resumable uploads (tus)
+
+# Small chunks, so that a small file takes several PATCH requests.
+SMALL_CHUNKS = {"tus_max_chunk": "256KB", "max_size": "8MB"}
+CHUNK = 256 * 1024
+
+
+def record_patches(page: Page) -> list[int]:
+    """A list that fills with the ``Upload-Offset`` of every tus PATCH the page sends."""
+    offsets: list[int] = []
+    page.on(
+        "request",
+        lambda request: request.method == "PATCH" and offsets.append(int(request.headers["upload-offset"])),
+    )
+    return offsets
+
+
+def stored_bytes(server: LiveServer) -> list[bytes]:
+    return [path.read_bytes() for path in data_files(server)]
+
+
+def test_an_upload_goes_through_tus_in_chunks_under_the_servers_limit(open_page, make_live_server, tmp_path):
+    server = make_live_server(**SMALL_CHUNKS)
+    page = open_page(server)
+    offsets = record_patches(page)
+    data = os.urandom(4 * CHUNK + 1000)
+    page.locator("#file-input").set_input_files(write_files(tmp_path, {"chunked.bin": data}))
+
+    expect(upload_row(page, "chunked.bin")).to_have_attribute("data-state", "done")
+    assert offsets == [0, CHUNK, 2 * CHUNK, 3 * CHUNK, 4 * CHUNK]
+    assert stored_bytes(server) == [data]
+
+
+def test_an_interrupted_upload_resumes_after_a_reload_from_where_it_stopped(open_page, make_live_server, tmp_path):
+    server = make_live_server(**SMALL_CHUNKS)
+    page = open_page(server)
+    data = os.urandom(8 * CHUNK)
+    [path] = write_files(tmp_path, {"resumed.bin": data})
+    patches = 0
+
+    def cut_after_two(route):  # the network goes away after two chunks
+        nonlocal patches
+        patches += 1
+        if route.request.method == "PATCH" and patches > 2:
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/uploads/*", cut_after_two)
+    with page.expect_event("requestfailed", lambda request: request.method == "PATCH"):
+        page.locator("#file-input").set_input_files(path)
+    page.unroute("**/uploads/*")
+    page.reload()
+
+    offsets = record_patches(page)
+    creations = record_posts(page)
+    page.locator("#file-input").set_input_files(path)  # the same file, chosen again
+    expect(upload_row(page, "resumed.bin")).to_have_attribute("data-state", "done")
+    assert offsets[0] == 2 * CHUNK  # not from zero
+    assert creations == []  # the upload the first page made, not a new one
+    assert stored_bytes(server) == [data]
+
+
+def test_a_paused_upload_resumes_where_it_was(open_page, make_live_server, tmp_path):
+    server = make_live_server(**SMALL_CHUNKS)
+    page = open_page(server)
+    throttle_uploads(page, 1_000_000)
+    offsets = record_patches(page)
+    data = os.urandom(8 * CHUNK)
+    with page.expect_event("requestfinished", lambda request: request.method == "PATCH"):
+        page.locator("#file-input").set_input_files(write_files(tmp_path, {"paused.bin": data}))
+    row = upload_row(page, "paused.bin")
+    row.get_by_role("button", name="Pause paused.bin").click()
+    expect(row).to_have_attribute("data-state", "paused")
+    expect(row.locator(".upload-message")).to_have_text("Paused.")
+
+    row.get_by_role("button", name="Resume paused.bin").click()
+    expect(row).to_have_attribute("data-state", "done")
+    assert offsets.count(0) == 1  # resumed, never restarted
+    assert stored_bytes(server) == [data]
+
+
+def test_several_files_upload_in_parallel_and_the_panel_counts_their_bytes(open_page, make_live_server, tmp_path):
+    server = make_live_server(**SMALL_CHUNKS)
+    page = open_page(server)
+    in_flight = 0
+    most = 0
+
+    def count(request, change):
+        nonlocal in_flight, most
+        if request.method == "PATCH":
+            in_flight += change
+            most = max(most, in_flight)
+
+    page.on("request", lambda request: count(request, 1))
+    page.on("requestfinished", lambda request: count(request, -1))
+    files = {f"part{number}.bin": os.urandom(3 * CHUNK) for number in range(5)}
+    page.locator("#file-input").set_input_files(write_files(tmp_path, files))
+
+    for name in files:
+        expect(upload_row(page, name)).to_have_attribute("data-state", "done")
+    expect(page.locator(".upload-overall")).to_have_text("5 of 5 files, 3.8 MiB of 3.8 MiB")
+    assert most > 1
+    assert sorted(stored_bytes(server)) == sorted(files.values())
+
+    page.get_by_role("button", name="Clear finished").click()
+    expect(page.locator("#upload-queue li.upload")).to_have_count(0)
+
+
+def test_a_pasted_file_is_uploaded(page, live_server):
+    page.evaluate(
+        """() => {
+            const clipboardData = new DataTransfer();
+            clipboardData.items.add(new File(['pasted bytes'], 'pasted.txt', { type: 'text/plain' }));
+            document.dispatchEvent(new ClipboardEvent('paste', { clipboardData, bubbles: true, cancelable: true }));
+        }"""
+    )
+    row = upload_row(page, "pasted.txt")
+    expect(row).to_have_attribute("data-state", "done")
+    expect(row.locator(".upload-sha256")).to_have_text(sha256(b"pasted bytes"))

@@ -272,8 +272,6 @@
   /** One file through tus: created (or found again after a reload), then sent in chunks. */
   function sendTus(upload) {
     sending += 1;
-    setState(upload, 'sending');
-    upload.message.textContent = 'Uploading…';
     const { file } = upload;
     upload.tus = new window.tus.Upload(file, {
       endpoint: tusEndpoint,
@@ -289,6 +287,8 @@
       onSuccess: () => tusStored(upload),
       onError: (error) => tusFailed(upload, error),
     });
+    setState(upload, 'sending'); // after upload.tus exists: the row offers Pause
+    upload.message.textContent = 'Uploading…';
     startTus(upload);
   }
 
