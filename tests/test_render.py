@@ -84,6 +84,7 @@ TEST_FILES = [
     "test_negotiation.py",
     "test_parts.py",
     "test_sanitizer.py",
+    "test_search.py",
     "test_server.py",
     "test_settings.py",
     "test_sizes.py",

@@ -25,6 +25,11 @@
 
 <section class="stored" aria-labelledby="files-heading">
   <h2 id="files-heading">Stored files</h2>
+  <form class="search" role="search" method="get" action="${search_url}">
+    <label for="search-input">Search by name</label>
+    <input id="search-input" type="search" name="q" value="${q}" maxlength="200">
+    <button type="submit">Search</button>
+  </form>
   <p id="file-totals" class="totals">${file_totals}</p>
   <p id="no-files" class="empty"${" hidden" if files else ""}>No files yet.</p>
   <ul id="file-list" class="files">

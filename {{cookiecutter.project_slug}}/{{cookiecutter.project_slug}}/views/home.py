@@ -49,11 +49,13 @@ def page_values(request: Request, *, message: str | None = None, error: str | No
     extensions = sorted(upload_settings.allowed_extensions)
     cursor = request.GET.get("cursor")
     try:
-        page = catalogue.page(request.dbsession, cursor)
+        q = catalogue.parse_query(request.GET.get("q"))
+        page = catalogue.page(request.dbsession, cursor, q=q)
     except BadRequest:
         if error is None:
             raise
-        page = catalogue.page(request.dbsession)  # the page that explains a bad cursor
+        q = None
+        page = catalogue.page(request.dbsession)  # the page that explains a bad cursor or search
     count, total_size = catalogue.totals(request.dbsession)
     return {
         **chrome_values(request),
@@ -61,8 +63,14 @@ def page_values(request: Request, *, message: str | None = None, error: str | No
         "files": [_file_row(request, info) for info in page.files],
         "file_count": count,
         "file_totals": f"{count} file{'' if count == 1 else 's'}, {format_size(total_size)} in all",
-        "older_url": request.route_path("home", _query={"cursor": page.next_cursor}) if page.next_cursor else None,
-        "newest_url": request.route_path("home") if cursor else None,
+        "older_url": (
+            request.route_path("home", _query={"cursor": page.next_cursor} | ({"q": q} if q else {}))
+            if page.next_cursor
+            else None
+        ),
+        "newest_url": request.route_path("home", _query={"q": q} if q else {}) if cursor else None,
+        "q": q or "",
+        "search_url": request.route_path("home"),
         "max_size": upload_settings.max_size,
         "max_size_text": format_size(upload_settings.max_size),
         "max_files": upload_settings.max_files,
