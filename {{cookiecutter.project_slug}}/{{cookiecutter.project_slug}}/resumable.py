@@ -33,6 +33,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -234,6 +235,7 @@ class Resumable:
                 " send smaller chunks"
             )
         holder = self._acquire(upload_id)
+        released = False
         try:
             upload = self._locked_row(upload_id)
             if upload.offset != offset:
@@ -242,9 +244,12 @@ class Resumable:
             limit = (length if length is not None else self.settings.max_size) - offset
             if declared is not None and declared > limit:
                 raise tus.TooLarge("The chunk goes past the upload's Upload-Length")
-            return self._append_locked(upload, body, limit, length, checksum, holder)
+            finished = self._append_locked(upload, body, limit, length, checksum, holder)
+            released = True  # with the new offset, in the same transaction
+            return finished
         finally:
-            self._release(upload_id, holder)
+            if not released:
+                self._release(upload_id, holder)
 
     def _append_locked(
         self,
@@ -281,14 +286,21 @@ class Resumable:
             dbsession.execute(
                 update(UploadInProgress)
                 .where(UploadInProgress.id == upload.id, UploadInProgress.locked_by == holder)
-                .values(offset=new_offset, length=length, content_type=content_type, expires=expires)
+                .values(
+                    offset=new_offset,
+                    length=length,
+                    content_type=content_type,
+                    expires=expires,
+                    locked_by=None,  # the lease ends with the chunk: one transaction, not two
+                    locked_until=None,
+                )
             )
         if state is not None:
             self.hashes.put(upload.id, new_offset, state)
         upload.offset, upload.length, upload.content_type, upload.expires = new_offset, length, content_type, expires
         if length is None or new_offset < length or upload.partial:
             return Finished(upload)
-        return Finished(upload, self._complete(upload, holder))
+        return Finished(upload, self._complete(upload))
 
     def _sniffed(
         self, upload: UploadInProgress, chunks: Iterator[bytes], length: int | None
@@ -334,10 +346,15 @@ class Resumable:
 
     # -- completion -------------------------------------------------------
 
-    def _complete(self, upload: UploadInProgress, holder: str) -> StoredFile:
-        """Turn the finished upload into a stored file: hash, commit the bytes, record, forget the upload."""
+    def _complete(self, upload: UploadInProgress) -> StoredFile:
+        """Turn the finished upload into a stored file: hash, commit the bytes, record, forget the upload.
+
+        Another ``PATCH`` cannot start meanwhile: the offset is the length.
+        """
+        started = time.perf_counter()
         hasher = self.hashes.take(upload.id, upload.offset)
-        if hasher is None:  # a chunk went elsewhere, or we restarted: hash once now
+        hashed_now = hasher is None
+        if hashed_now:  # a chunk went elsewhere, or we restarted: hash once now
             hasher = hashlib.sha256()
             for chunk in self.storage.read_resumable(upload.storage_key, upload.offset):
                 hasher.update(chunk)
@@ -363,6 +380,13 @@ class Resumable:
             with contextlib.suppress(NotFound):
                 self.storage.delete(record.storage_key)
             raise
+        log.info(
+            "upload %s complete: %d bytes%s, stored in %.2f s",
+            upload.id,
+            upload.offset,
+            ", hashed at the end" if hashed_now else "",
+            time.perf_counter() - started,
+        )
         return record
 
     def concatenate(
