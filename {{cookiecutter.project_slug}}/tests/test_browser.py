@@ -579,3 +579,46 @@ def test_a_pasted_file_is_uploaded(page, live_server):
     row = upload_row(page, "pasted.txt")
     expect(row).to_have_attribute("data-state", "done")
     expect(row.locator(".upload-sha256")).to_have_text(sha256(b"pasted bytes"))
+
+
+# ------------------------------------------------- the stored list: times, links, bulk delete
+
+
+def test_stored_times_are_local_with_the_utc_time_in_a_tooltip(open_page, live_server):
+    store(live_server, "timed.txt", b"when")
+    page = open_page(live_server, timezone_id="Asia/Tokyo")
+    time = file_row(page, "timed.txt").locator("time.file-time")
+    expect(time).to_have_attribute("title", re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$"))
+    utc_hour = int(time.get_attribute("title")[11:13])
+    local = time.evaluate("element => new Date(element.dateTime).getHours()")
+    assert local == (utc_hour + 9) % 24  # Tokyo is UTC+9 all year
+
+
+def test_copy_link_puts_the_files_absolute_url_on_the_clipboard(open_page, live_server):
+    stored = store(live_server, "linked.txt", b"link")
+    page = open_page(live_server, permissions=["clipboard-read", "clipboard-write"])
+    file_row(page, "linked.txt").get_by_role("button", name="Copy link linked.txt").click()
+    expect(file_row(page, "linked.txt").locator(".copy-link")).to_contain_text("Link copied")
+    assert page.evaluate("navigator.clipboard.readText()") == stored["url"]
+
+
+def test_selected_files_are_deleted_together_after_confirmation(page, live_server):
+    for name in ("a.txt", "b.txt", "c.txt"):
+        store(live_server, name, name.encode())
+    page.reload()
+    page.get_by_role("checkbox", name="Select a.txt").check()
+    page.get_by_role("checkbox", name="Select c.txt").check()
+    page.get_by_role("button", name="Delete 2 selected files").click()
+    page.get_by_role("button", name="Confirm: delete 2 files").click()
+
+    expect(page.locator("#file-list li.file")).to_have_count(1)
+    expect(file_row(page, "b.txt")).to_be_visible()
+    assert [path.read_bytes() for path in data_files(live_server)] == [b"b.txt"]
+
+
+def test_select_all_selects_every_listed_file(page, live_server):
+    for name in ("x.txt", "y.txt"):
+        store(live_server, name, name.encode())
+    page.reload()
+    page.get_by_label("Select all").check()
+    expect(page.get_by_role("button", name="Delete 2 selected files")).to_be_enabled()

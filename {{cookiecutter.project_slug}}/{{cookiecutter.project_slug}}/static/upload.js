@@ -521,6 +521,7 @@
     row.dataset.id = stored.id;
     row.dataset.sha256 = stored.sha256;
     addKeepButton(row.querySelector('details.delete'));
+    enhanceFileRow(row);
     return row;
   }
 
@@ -542,6 +543,7 @@
   function addStoredFile(stored) {
     fileList.prepend(createFileRow(stored)); // newest first, as the server lists them
     noFiles.hidden = true;
+    showSelection();
   }
 
   // ----------------------------------------------------------------- delete
@@ -608,6 +610,7 @@
     const next = row.nextElementSibling || row.previousElementSibling;
     row.remove();
     noFiles.hidden = fileList.children.length > 0;
+    showSelection();
     (next ? next.querySelector('summary') : input).focus();
   }
 
@@ -687,7 +690,96 @@
     input.after(folderLabel, folderInput);
   }
 
+  // ------------------------------------- local times, copy link, bulk delete
+
+  /** Each stored file's time in the reader's own time zone, the UTC time in its tooltip. */
+  function localizeTime(time) {
+    const when = new Date(time.dateTime);
+    if (Number.isNaN(when.getTime())) return;
+    time.title = formatCreated(time.dateTime);
+    time.textContent = when.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  }
+
+  /** What script adds to a stored file's row: local time, "Copy link", a checkbox for bulk delete. */
+  function enhanceFileRow(row) {
+    const name = row.querySelector('.file-name');
+    const time = row.querySelector('time.file-time');
+    if (time) localizeTime(time);
+    const copy = el('button', { type: 'button', className: 'copy-link' }, 'Copy link', hiddenText(` ${name.textContent}`));
+    copy.addEventListener('click', async () => {
+      const link = new URL(name.getAttribute('href'), window.location.href).href;
+      const copied = await navigator.clipboard?.writeText(link).then(
+        () => true,
+        () => false,
+      );
+      announce(copied ? `Link to ${name.textContent} copied.` : `Copy this link: ${link}`);
+      copy.replaceChildren(copied ? 'Link copied' : 'Copy failed', hiddenText(` ${name.textContent}`));
+    });
+    const select = el('input', { type: 'checkbox', className: 'file-select' });
+    select.setAttribute('aria-label', `Select ${name.textContent}`);
+    select.addEventListener('change', showSelection);
+    row.querySelector('.file-main').prepend(select);
+    row.querySelector('details.delete').before(copy);
+  }
+
+  // Above the list: select all, and delete the selected files (two steps, as each row's delete).
+  const selectAll = el('input', { type: 'checkbox', id: 'select-all' });
+  const bulkDelete = el('button', { type: 'button', className: 'danger bulk-delete', disabled: true }, 'Delete selected');
+  const bulkBar = el(
+    'div',
+    { className: 'bulk' },
+    selectAll,
+    el('label', { htmlFor: 'select-all' }, 'Select all'),
+    bulkDelete,
+  );
+  fileList.before(bulkBar);
+  let confirming = false;
+
+  const selectedRows = () => [...fileList.querySelectorAll('li.file')].filter((row) => row.querySelector('.file-select')?.checked);
+
+  function showSelection() {
+    const count = selectedRows().length;
+    confirming = false;
+    bulkDelete.disabled = count === 0;
+    bulkDelete.textContent = count ? `Delete ${plural(count, 'selected file')}` : 'Delete selected';
+    const all = fileList.querySelectorAll('li.file').length;
+    selectAll.checked = count > 0 && count === all;
+    selectAll.indeterminate = count > 0 && count < all;
+    bulkBar.hidden = all === 0;
+  }
+
+  selectAll.addEventListener('change', () => {
+    for (const box of fileList.querySelectorAll('.file-select')) box.checked = selectAll.checked;
+    showSelection();
+  });
+
+  bulkDelete.addEventListener('click', async () => {
+    const rows = selectedRows();
+    if (!confirming) {
+      confirming = true;
+      bulkDelete.textContent = `Confirm: delete ${plural(rows.length, 'file')}`;
+      return;
+    }
+    bulkDelete.disabled = true;
+    let deleted = 0;
+    for (const row of rows) {
+      const url = row.querySelector('.file-name').getAttribute('href');
+      const response = await fetch(url, { method: 'DELETE', headers: { Accept: 'application/json', 'X-CSRF-Token': csrfToken } }).catch(() => null);
+      if (response && (response.ok || response.status === 404)) {
+        row.remove();
+        deleted += 1;
+      } else {
+        showFileError(row, 'Not deleted: the server refused or could not be reached.');
+      }
+    }
+    noFiles.hidden = fileList.children.length > 0;
+    announce(`${plural(deleted, 'file')} deleted.`);
+    showSelection();
+  });
+
   // Dropping needs this script, so only now does the page offer it.
   document.getElementById('drop-hint').hidden = false;
   for (const details of fileList.querySelectorAll('details.delete')) addKeepButton(details);
+  for (const row of fileList.querySelectorAll('li.file')) enhanceFileRow(row);
+  showSelection();
 })();
