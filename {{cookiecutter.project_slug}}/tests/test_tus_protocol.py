@@ -186,6 +186,13 @@ def test_patches_complete_the_upload_into_a_stored_file(live_server, session):
     assert listed[0]["filename"] == "data.bin"
 
 
+def test_a_finished_upload_counts_in_the_catalogues_totals(live_server, session):
+    url = create(session, live_server.url, len(BODY))
+    patch(session, url, 0, BODY)
+    page = requests.get(live_server.url + "/", timeout=10).text
+    assert "1 file, 9.8 KiB in all" in page
+
+
 def test_the_sha256_is_right_when_another_instance_received_a_chunk(app, live_server, session):
     url = create(session, live_server.url, len(BODY))
     patch(session, url, 0, BODY[:4000])

@@ -23,11 +23,12 @@ from datetime import UTC, datetime, timedelta
 
 import transaction
 import transaction.interfaces
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from .errors import BadRequest
-from .models import StoredFile, begin_write
+from .models import CatalogueTotals, StoredFile, begin_write
+from .models.catalogue_totals import THE_ROW
 from .storage import NotFound, Storage
 
 log = logging.getLogger(__name__)
@@ -121,9 +122,18 @@ def page(dbsession: Session, cursor: str | None = None, limit: int = DEFAULT_LIM
 
 
 def totals(dbsession: Session) -> tuple[int, int]:
-    """How many files are stored, and their total size in bytes."""
-    count, size = dbsession.execute(select(func.count(), func.coalesce(func.sum(StoredFile.size), 0))).one()
-    return int(count), int(size)
+    """How many files are stored, and their total size in bytes (one row, kept by :func:`count`)."""
+    row = dbsession.get(CatalogueTotals, THE_ROW)
+    return (row.files, row.bytes) if row is not None else (0, 0)
+
+
+def count(dbsession: Session, files: int, size: int) -> None:
+    """Add ``files`` records of ``size`` bytes in all to the totals (negative: removed), in this transaction."""
+    dbsession.execute(
+        update(CatalogueTotals)
+        .where(CatalogueTotals.id == THE_ROW)
+        .values(files=CatalogueTotals.files + files, bytes=CatalogueTotals.bytes + size)
+    )
 
 
 def get(dbsession: Session, file_id: str) -> StoredFile | None:
@@ -150,14 +160,19 @@ def add(dbsession: Session, storage: Storage, records: Sequence[StoredFile]) -> 
     begin_write(dbsession)
     dbsession.add_all(records)
     dbsession.flush()
+    count(dbsession, len(records), sum(record.size for record in records))
 
 
 def remove(dbsession: Session, storage: Storage, file_id: str) -> None:
     """Delete a record, then (once that is committed) its bytes; :class:`NotFound` if there is none."""
     begin_write(dbsession)
-    key = dbsession.scalar(delete(StoredFile).where(StoredFile.id == file_id).returning(StoredFile.storage_key))
-    if key is None:
+    removed = dbsession.execute(
+        delete(StoredFile).where(StoredFile.id == file_id).returning(StoredFile.storage_key, StoredFile.size)
+    ).one_or_none()
+    if removed is None:
         raise NotFound(file_id)
+    key, size = removed
+    count(dbsession, -1, -size)
 
     def remove_bytes_once_committed(committed: bool) -> None:
         if committed:

@@ -45,7 +45,7 @@ from pyramid.config import Configurator
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import tus
+from . import catalogue, tus
 from .buffer import LimitExceeded, file_buffer
 from .errors import UnsupportedType
 from .hashing import BackgroundSha256
@@ -375,6 +375,8 @@ class Resumable:
             with self.session_factory() as dbsession, dbsession.begin():
                 begin_write(dbsession)
                 dbsession.add(record)
+                dbsession.flush()
+                catalogue.count(dbsession, 1, record.size)  # the page's "N files, S in all"
                 dbsession.execute(delete(UploadInProgress).where(UploadInProgress.id == upload.id))
         except BaseException:
             with contextlib.suppress(NotFound):
@@ -425,6 +427,8 @@ class Resumable:
             with self.session_factory() as dbsession, dbsession.begin():
                 begin_write(dbsession)
                 dbsession.add(record)
+                dbsession.flush()
+                catalogue.count(dbsession, 1, record.size)
                 dbsession.execute(delete(UploadInProgress).where(UploadInProgress.id.in_([u.id for u in uploads])))
         except BaseException:
             self.storage.discard(staged)

@@ -25,11 +25,12 @@ from sqlalchemy import Engine, engine_from_config, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
+from .catalogue_totals import CatalogueTotals
 from .meta import Base
 from .stored_file import StoredFile
 from .upload_in_progress import UploadInProgress
 
-__all__ = ["Base", "StoredFile", "UploadInProgress"]
+__all__ = ["Base", "CatalogueTotals", "StoredFile", "UploadInProgress"]
 
 MIGRATE_COMMAND = "alembic -c development.ini upgrade head"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -129,14 +130,15 @@ def check_schema(engine: Engine) -> None:
 
 
 def retry_attempts(request: Request) -> int | None:
-    """``pyramid_retry``'s hook: requests with a body are tried once.
+    """``pyramid_retry``'s hook: only ``GET`` and ``HEAD`` are tried again.
 
-    To retry, ``pyramid_retry`` must keep a copy of the body; for an upload
-    that would be a second copy of gigabytes. Uploads insert their records
-    in a transaction that starts with the write (:func:`begin_write`), which
-    neither SQLite nor PostgreSQL fail for serialization, so they need none.
+    To retry, ``pyramid_retry`` must keep a copy of the request body; for an
+    upload that would be a second copy of gigabytes (and any request may
+    carry a body). Uploads and deletes start their transaction with the
+    write (:func:`begin_write`) and write one table: neither SQLite nor
+    PostgreSQL (read committed) fails them for serialization.
     """
-    return 1 if request.method in ("POST", "PATCH") else None
+    return None if request.method in ("GET", "HEAD") else 1
 
 
 def includeme(config: Configurator) -> None:
@@ -154,11 +156,7 @@ def includeme(config: Configurator) -> None:
     config.registry["dbsession_factory"] = factory
 
     def dbsession(request: Request) -> Session:
-        # Outside a request's transaction (a script, a test), the caller
-        # manages the session; inside, pyramid_tm commits or aborts it.
-        session = request.environ.get("app.dbsession")
-        if session is None:
-            session = get_tm_session(factory, request.tm, request=request)
-        return session
+        """The request's session, in the request's transaction (``pyramid_tm`` commits or aborts it)."""
+        return get_tm_session(factory, request.tm, request=request)
 
     config.add_request_method(dbsession, reify=True)

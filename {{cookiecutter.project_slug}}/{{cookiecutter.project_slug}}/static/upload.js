@@ -45,6 +45,7 @@
   const queue = document.getElementById('upload-queue');
   const fileList = document.getElementById('file-list');
   const noFiles = document.getElementById('no-files');
+  const totals = document.getElementById('file-totals');
   const liveStatus = document.getElementById('upload-status');
   const csrfToken = form.elements.csrf_token.value;
   // tus when its client loaded and the browser can run it; the form's way otherwise.
@@ -520,6 +521,7 @@
     );
     row.dataset.id = stored.id;
     row.dataset.sha256 = stored.sha256;
+    row.dataset.size = String(stored.size);
     addKeepButton(row.querySelector('details.delete'));
     enhanceFileRow(row);
     return row;
@@ -544,6 +546,16 @@
     fileList.prepend(createFileRow(stored)); // newest first, as the server lists them
     noFiles.hidden = true;
     showSelection();
+    countFiles(1, stored.size);
+  }
+
+  /** Keep "N files, S in all" (the whole catalogue, not just this page) in step. */
+  function countFiles(files, bytes) {
+    const count = Number(totals.dataset.count) + files;
+    const size = Number(totals.dataset.size) + bytes;
+    totals.dataset.count = String(count);
+    totals.dataset.size = String(size);
+    totals.textContent = `${count} ${count === 1 ? 'file' : 'files'}, ${formatSize(size)} in all`;
   }
 
   // ----------------------------------------------------------------- delete
@@ -609,6 +621,7 @@
     // Keep keyboard users in the list: focus moves to the next row's delete.
     const next = row.nextElementSibling || row.previousElementSibling;
     row.remove();
+    countFiles(-1, -Number(row.dataset.size));
     noFiles.hidden = fileList.children.length > 0;
     showSelection();
     (next ? next.querySelector('summary') : input).focus();
@@ -767,6 +780,7 @@
       const response = await fetch(url, { method: 'DELETE', headers: { Accept: 'application/json', 'X-CSRF-Token': csrfToken } }).catch(() => null);
       if (response && (response.ok || response.status === 404)) {
         row.remove();
+        countFiles(-1, -Number(row.dataset.size));
         deleted += 1;
       } else {
         showFileError(row, 'Not deleted: the server refused or could not be reached.');
