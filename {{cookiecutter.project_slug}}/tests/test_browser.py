@@ -484,6 +484,7 @@ def stored_bytes(server: LiveServer) -> list[bytes]:
     return [path.read_bytes() for path in data_files(server)]
 
 
+@pytest.mark.answers  # the form's data-tus-* attributes, in each page language
 def test_an_upload_goes_through_tus_in_chunks_under_the_servers_limit(open_page, make_live_server, tmp_path):
     server = make_live_server(**SMALL_CHUNKS)
     page = open_page(server)

@@ -47,6 +47,7 @@ def test_a_search_longer_than_200_characters_is_400(live_server):
     assert response.status_code == 400
 
 
+@pytest.mark.answers  # the search form, in each page language
 def test_the_page_searches_and_shows_what_was_searched(live_server):
     session = live_server.client()
     upload(live_server, session, ("findme.txt", b"a"), ("hidden.txt", b"b"))

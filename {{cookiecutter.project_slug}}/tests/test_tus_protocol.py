@@ -24,7 +24,7 @@ from {{ cookiecutter.project_slug }} import cleaning, main
 from {{ cookiecutter.project_slug }}.models import UploadInProgress
 from {{ cookiecutter.project_slug }}.resumable import holder_name
 
-from .helpers import JSON, PROJECT, TESTING_INI, LiveServer, server_options, write_ini
+from .helpers import BOTH_DATABASES, JSON, PROJECT, TESTING_INI, LiveServer, server_options, write_ini
 from .tus_helpers import OCTETS, TUS, create, metadata, patch, tus_session
 
 pytestmark = [pytest.mark.tus, pytest.mark.server]
@@ -174,6 +174,7 @@ def test_a_refused_extension_is_415_at_creation(make_live_server, temp_path):
 # -- PATCH ---------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("database_url", BOTH_DATABASES, indirect=True)
 def test_patches_complete_the_upload_into_a_stored_file(live_server, session):
     url = create(session, live_server.url, len(BODY))
     assert patch(session, url, 0, BODY[:4000]).headers["Upload-Offset"] == "4000"
@@ -268,6 +269,7 @@ def test_x_http_method_override_turns_a_post_into_a_patch(live_server, session):
     assert response.headers["Upload-Offset"] == "10"
 
 
+@pytest.mark.parametrize("database_url", BOTH_DATABASES, indirect=True)
 def test_a_patch_while_another_holds_the_upload_is_423(app, live_server, session):
     url = create(session, live_server.url, len(BODY))
     upload_id = url.rsplit("/", 1)[1]
@@ -340,6 +342,7 @@ def test_termination_removes_the_upload_and_its_bytes(live_server, session, temp
     assert tus_files(temp_path) == []
 
 
+@pytest.mark.parametrize("database_url", BOTH_DATABASES, indirect=True)
 def test_concatenation_joins_partial_uploads_in_order(live_server, session, temp_path):
     urls = []
     for part in (BODY[:3000], BODY[3000:]):
@@ -371,6 +374,7 @@ def test_an_expired_upload_is_410(app, live_server, session):
     assert session.head(url, timeout=10).status_code == 410
 
 
+@pytest.mark.parametrize("database_url", BOTH_DATABASES, indirect=True)
 def test_expired_uploads_are_removed_with_their_bytes(app, live_server, session, temp_path):
     url = create(session, live_server.url, len(BODY))
     patch(session, url, 0, BODY[:10])
