@@ -284,6 +284,9 @@
       // (name, type, size, last modified): the same file chosen after a reload resumes.
       storeFingerprintForResuming: true,
       removeFingerprintOnSuccess: true,
+      // The first chunk goes with the creation request (creation-with-upload):
+      // a small file is one request, which keeps hundreds of files at once quick.
+      uploadDataDuringCreation: true,
       onProgress: (loaded, total) => showProgress(upload, loaded, total),
       onSuccess: () => tusStored(upload),
       onError: (error) => tusFailed(upload, error),
