@@ -352,6 +352,9 @@ class Resumable:
         Another ``PATCH`` cannot start meanwhile: the offset is the length.
         """
         started = time.perf_counter()
+        # Completed first: a backend may read its bytes back only then (S3 cannot
+        # read the parts of an unfinished multipart upload).
+        staged = self.storage.complete_resumable(upload.storage_key, upload.offset)
         hasher = self.hashes.take(upload.id, upload.offset)
         hashed_now = hasher is None
         if hashed_now:  # a chunk went elsewhere, or we restarted: hash once now
@@ -369,7 +372,6 @@ class Resumable:
             content_type,
             owner=upload.owner,
         )
-        staged = self.storage.complete_resumable(upload.storage_key, upload.offset)
         self.storage.commit(staged)
         try:
             with self.session_factory() as dbsession, dbsession.begin():

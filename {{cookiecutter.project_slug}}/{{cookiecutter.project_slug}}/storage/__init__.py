@@ -116,7 +116,12 @@ class ResumableStorage(Storage, Protocol):
         """
 
     def read_resumable(self, key: str, stop: int) -> Iterator[bytes]:
-        """The first ``stop`` bytes appended so far (to hash them, or to concatenate partial uploads)."""
+        """The first ``stop`` bytes appended so far (to sniff, hash or concatenate them).
+
+        Also after :meth:`complete_resumable`, until the staged bytes are
+        committed: the handler hashes a finished upload there when no
+        process saw every chunk.
+        """
 
     def complete_resumable(self, key: str, size: int) -> Staged:
         """End appending; the first ``size`` bytes become a :class:`Staged` for :meth:`Storage.commit`."""
