@@ -97,6 +97,7 @@ TEST_FILES = [
     "test_storage_backends.py",
     "test_tus_clients.py",
     "test_tus_protocol.py",
+    "test_tus_rules.py",
     "test_wire.py",
     "test_writeback.py",
     "tus_helpers.py",
