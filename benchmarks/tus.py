@@ -99,6 +99,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="128 MiB, one round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-fsync", action="store_true", help="uploads.fsync = false (to compare)")
     parser.add_argument("--output", type=Path, default=REPO / "build" / "bench" / "tus.json")
     args, _ = parser.parse_known_args()  # make bench passes upload.py's BENCH_ARGS too
     size, rounds = (128 * MiB, 1) if args.quick else (GiB, args.rounds)
@@ -106,6 +107,8 @@ def main() -> None:
     project = bake(bench, [])
     python = project / ".venv" / "bin" / "python"
     ini = prepare(project, bench)
+    if args.no_fsync:
+        ini.write_text(re.sub(r"(?m)^uploads\.fsync *=.*$", "uploads.fsync = false", ini.read_text()))
     data = bench / "data"
     data.mkdir(parents=True, exist_ok=True)
     source = data / f"tus-{size // MiB}MiB.bin"
