@@ -40,6 +40,7 @@ serve: $(BIN)/cookiecutter
 	@test -x $(PROJECT)/.venv/bin/python || $(BIN)/uv venv --quiet --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(PROJECT)/.venv
 	@$(BIN)/uv pip install --quiet --python $(PROJECT)/.venv/bin/python -e $(PROJECT)
 	@$(PYTHON) scripts/port-free $(PORT)
+	@cd $(PROJECT) && .venv/bin/alembic --quiet -c development.ini upgrade head  # the catalogue, created or upgraded
 	cd $(PROJECT) && .venv/bin/pserve development.ini http_port=$(PORT)
 
 # Your own project: cookiecutter asks each question (Enter keeps the
@@ -48,7 +49,7 @@ serve: $(BIN)/cookiecutter
 project: $(BIN)/cookiecutter
 	$(BIN)/cookiecutter --output-dir $(OUTPUT_DIR) $(CURDIR) $(ARGS)
 
-# Chromium (for the browser tests) and curl, from Debian's packages when missing.
+# Chromium (for the browser tests), curl, libmagic and PostgreSQL, from Debian's packages when missing.
 system-deps:
 	scripts/system-deps
 

@@ -65,6 +65,7 @@ RESERVED = frozenset(sys.stdlib_module_names) | {
     "webob",
     "webtest",
     "zope",
+    *("alembic", "psycopg", "psycopg_binary", "pyramid_retry", "pyramid_tm", "sqlalchemy", "transaction"),  # catalogue
 }
 
 # TOML basic strings must escape these (TOML 1.0, "String").

@@ -33,6 +33,9 @@ Next steps (python3 with its venv module, and a connection to PyPI):
     cd {shlex.quote(str(project))}
     python3 -m venv .venv
     .venv/bin/pip install -e ".[testing]"
+    .venv/bin/alembic -c development.ini upgrade head
+
+(The last one creates the catalogue, SQLite in var/; run it again after updates.)
 
 Run its tests (the browser tests need Chromium, see README.md):
 

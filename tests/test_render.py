@@ -20,13 +20,23 @@ from local_extensions import sizes
 
 PACKAGE_FILES = [
     "__init__.py",
+    "alembic/env.py",
+    "alembic/script.py.mako",
+    "alembic/versions/0001_catalogue.py",
     "buffer.py",
+    "catalogue.py",
+    "cleaning.py",
     "conditional.py",
     "errors.py",
     "hashing.py",
     "memory.py",
+    "models/__init__.py",
+    "models/catalogue_totals.py",
+    "models/meta.py",
+    "models/stored_file.py",
     "multipart.py",
     "negotiation.py",
+    "receiving.py",
     "refusals.py",
     "routes.py",
     "sanitizer.py",
@@ -36,8 +46,8 @@ PACKAGE_FILES = [
     "settings.py",
     "sizes.py",
     "sniffing.py",
-    "storage.py",
-    "uploads.py",
+    "storage/__init__.py",
+    "storage/local.py",
     "writeback.py",
     "static/favicon.svg",
     "static/upload.css",
@@ -51,10 +61,15 @@ TEST_FILES = [
     "__init__.py",
     "bodies.py",
     "conftest.py",
+    "helpers.py",
+    "postgresql.py",
     "test_answers.py",
     "test_browser.py",
     "test_buffer.py",
+    "test_catalogue.py",
+    "test_cleaning.py",
     "test_conditional.py",
+    "test_database_faults.py",
     "test_development_server.py",
     "test_disk_full.py",
     "test_download_safety.py",
@@ -71,6 +86,7 @@ TEST_FILES = [
     "test_sizes.py",
     "test_sniffing.py",
     "test_storage.py",
+    "test_storage_backends.py",
     "test_wire.py",
     "test_writeback.py",
     "wire.py",
@@ -194,6 +210,8 @@ def test_ini_settings_default_to_the_answers(baked, ini):
     assert app["uploads.max_size"] == "2GB"
     assert app["uploads.chunk_size"] == "1MB"
     assert app["uploads.allowed_extensions"] == "mp3 ogg flac"
+    assert app["sqlalchemy.url"] == f"sqlite:///{project}/var/catalogue.sqlite"
+    assert read_ini(project / ini)["alembic"]["script_location"] == "upload_service:alembic"
 
 
 @pytest.mark.parametrize("size", ["4GB", "512KB", "1.5GiB", "123456789"])

@@ -1,7 +1,13 @@
-"""Fixtures shared by the tests: the app on temp paths, WebTest, and a real server.
+"""Fixtures shared by the tests: the database, the app on temp paths, WebTest, and a real server.
 
-Every test gets its own ``storage_path`` and ``temp_path`` under pytest's
-``tmp_path``, so tests can assert exactly what was (and was not) written.
+Every test gets its own ``storage_path``, ``temp_path`` and catalogue
+database (SQLite in a temp dir, or a fresh database on the session's
+PostgreSQL server), so tests can assert exactly what was (and was not)
+written. Helpers that tests import live in ``helpers.py``.
+
+PostgreSQL tests (marker ``postgresql``) start a real server once per
+session (``postgresql.py``). Without PostgreSQL installed they are skipped,
+unless ``REQUIRE_POSTGRESQL=1`` is set (as CI does): then it is a failure.
 
 testing.ini carries the answers given to cookiecutter (size limits, allowed
 extensions). The tests do not depend on them: the fixtures set the settings
@@ -9,7 +15,7 @@ the tests rely on (``BASELINE``), a test that needs another value sets it
 itself, and the tests marked ``answers`` check the project as configured.
 """
 
-import contextlib
+import os
 import queue
 import re
 import subprocess
@@ -17,35 +23,75 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import plaster
 import pytest
-import requests
 import webtest
-from waitress import wasyncore
 
 from {{ cookiecutter.project_slug }} import main
-from {{ cookiecutter.project_slug }}.server import create_server
 from {{ cookiecutter.project_slug }}.sizes import parse_size
 
-PROJECT = Path(__file__).resolve().parent.parent
-TESTING_INI = PROJECT / "testing.ini"
-CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+from .helpers import (
+    BASELINE,
+    CSRF_INPUT,
+    PROJECT,
+    TESTING_INI,
+    LiveServer,
+    PserveServer,
+    Waitress,
+    migrate,
+    start_waitress,
+)
+from .postgresql import PostgreSQLServer, find_bin
 
-# The settings the tests rely on, in place of the answers testing.ini carries.
-BASELINE = {
-    "uploads.max_size": "4GB",
-    "uploads.chunk_size": "64KB",
-    "uploads.allowed_extensions": "",
-}
+NO_POSTGRESQL = (
+    "PostgreSQL is not installed: install Debian's postgresql package (or set POSTGRESQL_BIN to the"
+    " directory of initdb and pg_ctl) to run these tests"
+)
+
+
+@pytest.fixture(scope="session")
+def postgresql_server() -> Iterator[PostgreSQLServer]:
+    """A PostgreSQL server for the whole session; skipped when there is none, unless REQUIRE_POSTGRESQL=1."""
+    bin_dir = find_bin()
+    if bin_dir is None:
+        if os.environ.get("REQUIRE_POSTGRESQL"):
+            pytest.fail(NO_POSTGRESQL + " (REQUIRE_POSTGRESQL is set, so this is a failure)")
+        pytest.skip(NO_POSTGRESQL)
+    server = PostgreSQLServer(bin_dir)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.destroy()
 
 
 @pytest.fixture
-def app_settings(tmp_path: Path) -> dict[str, str]:
-    """testing.ini's ``[app:main]`` settings with ``BASELINE``, and the paths moved under ``tmp_path``."""
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty catalogue database: SQLite by default, ``"postgresql"`` when parametrized so.
+
+    SQLite's file is kept apart from ``tmp_path``, where tests look for every
+    byte an upload wrote.
+    """
+    kind = getattr(request, "param", "sqlite")
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('catalogue') / 'catalogue.sqlite'}"
+        migrate(url)
+        yield url
+        return
+    server = request.getfixturevalue("postgresql_server")
+    url = server.create_database()
+    migrate(url)
+    yield url
+    server.drop_database(url)
+
+
+@pytest.fixture
+def app_settings(tmp_path: Path, database_url: str) -> dict[str, str]:
+    """testing.ini's ``[app:main]`` with ``BASELINE``, the test's database, and the paths under ``tmp_path``."""
     settings = {**plaster.get_settings(str(TESTING_INI), "app:main"), **BASELINE}
+    settings["sqlalchemy.url"] = database_url
     settings["uploads.storage_path"] = str(tmp_path / "uploads")
     settings["uploads.temp_path"] = str(tmp_path / "tmp")
     return settings
@@ -78,88 +124,6 @@ def testapp(app: object) -> webtest.TestApp:
 def csrf_token(testapp: webtest.TestApp) -> str:
     """The token ``GET /`` hands out (WebTest keeps the matching cookie)."""
     return CSRF_INPUT.search(testapp.get("/").text).group(1)
-
-
-def stored_files(storage_path: Path) -> list[Path]:
-    """Everything in ``storage_path``, to assert that nothing was (or was) kept."""
-    return sorted(storage_path.iterdir()) if storage_path.exists() else []
-
-
-@dataclass
-class LiveServer:
-    """The app under real waitress on an ephemeral loopback port."""
-
-    url: str
-    storage_path: Path
-    temp_path: Path
-
-    def client(self) -> requests.Session:
-        """A ``requests`` session holding the CSRF cookie, with the token as a header."""
-        session = requests.Session()
-        page = session.get(self.url + "/", timeout=60)
-        page.raise_for_status()
-        session.headers["X-CSRF-Token"] = CSRF_INPUT.search(page.text).group(1)
-        return session
-
-
-def server_options() -> dict[str, str]:
-    """testing.ini's ``[server:main]`` options that waitress takes as arguments.
-
-    The body limit is ``BASELINE``'s ``uploads.max_size``, as the ini files
-    keep the two equal.
-    """
-    options = dict(plaster.get_settings(str(TESTING_INI), "server:main"))
-    for key in ("use", "listen", "here", "__file__"):
-        options.pop(key, None)
-    options["max_request_body_size"] = str(parse_size(BASELINE["uploads.max_size"]))
-    return options
-
-
-@dataclass
-class Waitress:
-    """A waitress server whose event loop runs on a thread of this process, until :meth:`stop`."""
-
-    server: object
-    stopping: threading.Event
-    thread: threading.Thread
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.effective_port}"
-
-    def stop(self) -> None:
-        """Stop serving at once, open keep-alive connections included, and return once the loop has ended.
-
-        The loop checks ``stopping`` on every turn and then closes every
-        socket itself, in its own thread. Pulling the trigger only wakes it
-        early; a trigger that waitress has already closed is left alone
-        (writing to its old file descriptor could reach a file that has
-        the number now), and the loop still ends within one poll timeout.
-        """
-        self.server.task_dispatcher.shutdown()
-        self.stopping.set()
-        if self.server.trigger.connected:
-            with contextlib.suppress(OSError):  # it may close between the check and the pull
-                self.server.trigger.pull_trigger()
-        self.thread.join()
-
-
-def start_waitress(app: object, options: dict[str, str] | None = None) -> Waitress:
-    """Serve ``app`` as ``pserve`` does (``server.py``) on a loopback port; ``options`` default to testing.ini's."""
-    server = create_server(app, host="127.0.0.1", port=0, **(server_options() if options is None else options))
-    stopping = threading.Event()
-    poll = wasyncore.poll2 if server.adj.asyncore_use_poll else wasyncore.poll
-
-    def serve() -> None:  # waitress's own loop (server.run), with a way out
-        try:
-            while server._map and not stopping.is_set():
-                poll(server.adj.asyncore_loop_timeout, server._map)
-        finally:
-            wasyncore.close_all(server._map)
-
-    thread = threading.Thread(target=serve, name="waitress", daemon=True)
-    thread.start()
-    return Waitress(server, stopping, thread)
 
 
 @pytest.fixture
@@ -197,17 +161,10 @@ def make_live_server(
         tempfile.tempdir = saved
 
 
-@dataclass
-class PserveServer:
-    """The project started by the real ``pserve`` command in a child process."""
-
-    url: str
-    process: subprocess.Popen
-    log: list[str]
-
-
 @pytest.fixture
-def pserve(storage_path: Path, temp_path: Path, tmp_path: Path) -> Iterator[Callable[..., PserveServer]]:
+def pserve(
+    storage_path: Path, temp_path: Path, tmp_path: Path, database_url: str
+) -> Iterator[Callable[..., PserveServer]]:
     """Start ``pserve`` on a copy of testing.ini whose paths are under ``tmp_path``.
 
     ``pserve(chunk_size="1KB")`` starts a server (``uploads.*`` settings may
@@ -229,6 +186,7 @@ def pserve(storage_path: Path, temp_path: Path, tmp_path: Path) -> Iterator[Call
         for name, value in settings.items():
             text = re.sub(rf"(?m)^uploads\.{name} *=.*$", lambda _, n=name, v=value: f"uploads.{n} = {v}", text)
         text = re.sub(r"(?m)^listen *=.*$", "listen = 127.0.0.1:0", text)
+        text = re.sub(r"(?m)^sqlalchemy\.url *=.*$", lambda _: f"sqlalchemy.url = {database_url}", text)
         body_limit = parse_size(settings["max_size"])
         text = re.sub(r"(?m)^max_request_body_size *=.*$", f"max_request_body_size = {body_limit}", text)
         ini = tmp_path / f"pserve-{len(processes)}.ini"

@@ -22,7 +22,7 @@ from {{ cookiecutter.project_slug }}.settings import load
 from {{ cookiecutter.project_slug }}.sizes import format_size, parse_size
 
 from .bodies import body, content_type, everything_under, file_part, raw_request
-from .conftest import CSRF_INPUT, PROJECT, TESTING_INI, LiveServer, start_waitress
+from .helpers import CSRF_INPUT, PROJECT, TESTING_INI, LiveServer, start_waitress
 
 pytestmark = pytest.mark.answers
 
@@ -43,10 +43,11 @@ def ini_settings(section: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def configured_settings(tmp_path: Path) -> dict[str, str]:
-    """testing.ini's ``[app:main]`` as generated, with the paths moved under ``tmp_path``."""
+def configured_settings(tmp_path: Path, database_url: str) -> dict[str, str]:
+    """testing.ini's ``[app:main]`` as generated, with the paths moved under ``tmp_path`` and the test's catalogue."""
     return {
         **ini_settings("app:main"),
+        "sqlalchemy.url": database_url,
         "uploads.storage_path": str(tmp_path / "uploads"),
         "uploads.temp_path": str(tmp_path / "tmp"),
     }

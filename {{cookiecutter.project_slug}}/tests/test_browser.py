@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from .conftest import PROJECT, LiveServer, stored_files
+from .helpers import PROJECT, LiveServer, stored_files
 from .wire import served
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -462,3 +462,18 @@ def test_nothing_overflows_horizontally_at_phone_width(open_page, live_server, t
 
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow == 0
+
+
+def test_the_totals_follow_uploads_and_deletes_without_a_reload(page, live_server, tmp_path):
+    store(live_server, "old.bin", b"o" * 1024)
+    page.reload()
+    totals = page.locator("#file-totals")
+    expect(totals).to_have_text("1 file, 1 KiB in all")
+    page.locator("#file-input").set_input_files(write_files(tmp_path, {"new.bin": b"n" * 2048}))
+    expect(upload_row(page, "new.bin")).to_have_attribute("data-state", "done")
+    expect(totals).to_have_text("2 files, 3 KiB in all")
+    file_row(page, "old.bin").locator("summary").click()
+    page.get_by_role("button", name="Confirm delete old.bin").click()
+    expect(totals).to_have_text("1 file, 2 KiB in all")
+    page.reload()
+    expect(totals).to_have_text("1 file, 2 KiB in all")  # the server counts the same

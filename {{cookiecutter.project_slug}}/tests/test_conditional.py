@@ -15,11 +15,11 @@ from pyramid.request import Request
 from waitress.buffers import ReadOnlyFileBasedBuffer
 
 from {{ cookiecutter.project_slug }}.conditional import Answer, Validators, byte_ranges, evaluate
+from {{ cookiecutter.project_slug }}.models import StoredFile
 from {{ cookiecutter.project_slug }}.serving import FileIter, file_response
-from {{ cookiecutter.project_slug }}.storage import StoredFile
 
 from .bodies import body, content_type, file_part, raw_request
-from .conftest import LiveServer
+from .helpers import LiveServer
 
 ETAG = "abc"
 CURRENT = Validators(ETAG, datetime(2026, 1, 2, 3, 4, 5, 678_000, tzinfo=UTC), 1000)
@@ -129,7 +129,16 @@ def test_huge_positions_are_cut_to_the_file() -> None:
 
 
 def stored_file(data: bytes) -> StoredFile:
-    return StoredFile("0" * 32, "a.bin", "a.bin", len(data), ETAG, "application/octet-stream", CREATED)
+    return StoredFile(
+        id="0" * 32,
+        storage_key="0" * 32,
+        filename="a.bin",
+        original_filename="a.bin",
+        size=len(data),
+        sha256=ETAG,
+        content_type="application/octet-stream",
+        created=datetime.fromisoformat(CREATED),
+    )
 
 
 def test_a_range_under_waitress_goes_out_through_its_file_wrapper_from_the_start() -> None:

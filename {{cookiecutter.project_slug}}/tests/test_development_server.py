@@ -68,9 +68,10 @@ class Pserve:
 
 
 @pytest.fixture
-def development_pserve(tmp_path: Path) -> Iterator[Pserve]:
-    """``pserve development.ini http_port=0``, on a copy whose uploads live under ``tmp_path``."""
+def development_pserve(tmp_path: Path, database_url: str) -> Iterator[Pserve]:
+    """``pserve development.ini http_port=0``, on a copy with the test's catalogue and uploads under ``tmp_path``."""
     text = DEVELOPMENT_INI.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^sqlalchemy\.url *=.*$", lambda _: f"sqlalchemy.url = {database_url}", text)
     for name in ("storage_path", "temp_path"):
         value = str(tmp_path / name)
         text = re.sub(rf"(?m)^uploads\.{name} *=.*$", lambda _, n=name, v=value: f"uploads.{n} = {v}", text)

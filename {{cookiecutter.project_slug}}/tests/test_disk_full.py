@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from .bodies import body, content_type, everything_under, file_part, raw_request
-from .conftest import LiveServer
+from .helpers import LiveServer
 from .wire import head, served
 
 pytestmark = pytest.mark.server

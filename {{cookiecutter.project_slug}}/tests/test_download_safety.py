@@ -11,7 +11,6 @@ library normalises the path first.
 import builtins
 import hashlib
 import io
-import json
 import os
 import re
 from collections.abc import Callable
@@ -23,10 +22,11 @@ import requests
 
 from {{ cookiecutter.project_slug }}.serving import content_disposition
 from {{ cookiecutter.project_slug }}.sniffing import served_type
-from {{ cookiecutter.project_slug }}.storage import LocalStorage, NotFound
+from {{ cookiecutter.project_slug }}.storage import NotFound
+from {{ cookiecutter.project_slug }}.storage.local import LocalStorage
 
 from .bodies import body, content_type, everything_under, file_part, raw_request
-from .conftest import LiveServer
+from .helpers import LiveServer
 
 pytestmark = pytest.mark.server
 
@@ -167,7 +167,6 @@ def test_audio_video_and_raster_images_keep_their_sniffed_type(
 ) -> None:
     info = upload(server, session, data, "upload.bin")  # the name says nothing: the bytes do
     assert info["content_type"] == media_type
-    assert json.loads((server.storage_path / (info["id"] + ".json")).read_text())["content_type"] == media_type
     assert download(server, info["id"]).headers["Content-Type"] == media_type
 
 
@@ -328,7 +327,7 @@ def test_invalid_id_is_refused_before_the_disk_is_touched(
 
     for module, name in [(os, "stat"), (os, "lstat"), (os, "open"), (io, "open"), (builtins, "open")]:
         monkeypatch.setattr(module, name, spy(getattr(module, name)))
-    for operation in (store.metadata, store.open, store.delete):
+    for operation in (store.open, store.delete):
         with pytest.raises(NotFound):
             operation(file_id)
     monkeypatch.undo()
@@ -341,25 +340,23 @@ def test_uppercase_hex_id_of_a_stored_file_is_404(server: LiveServer, session: r
     assert download(server, file_id.upper()).status_code == 404
 
 
-@pytest.mark.parametrize("suffix", [".json", "%0a", "%00", "/", "%2f", "%20", "%2e"])
+@pytest.mark.parametrize("suffix", [".json", ".sqlite", "%0a", "%00", "/", "%2f", "%20", "%2e"])
 def test_id_with_anything_after_it_is_404(server: LiveServer, session: requests.Session, suffix: str) -> None:
     file_id = upload(server, session, b"x", "a.bin")["id"]
     request = f"GET /files/{file_id}{suffix} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
     response = raw_request(server.url, request, shutdown=False)
     assert response.status == 404
-    assert b'"sha256"' not in response.body  # in particular, never the metadata file
+    assert b'"sha256"' not in response.body  # in particular, never an old-layout record file
 
 
-def test_symlink_planted_under_an_id_is_not_followed_outside(server: LiveServer, secrets_around: list[Path]) -> None:
+def test_symlink_planted_under_a_key_is_not_followed_outside(tmp_path: Path, secrets_around: list[Path]) -> None:
     """Even a link someone managed to put in storage_path leads nowhere outside it."""
-    file_id = "ab" * 16
-    (server.storage_path / file_id).symlink_to(secrets_around[0])
-    real = upload(server, server.client(), b"decoy", "decoy.txt")
-    metadata = (server.storage_path / (real["id"] + ".json")).read_text().replace(real["id"], file_id)
-    (server.storage_path / (file_id + ".json")).write_text(metadata)
-    response = download(server, file_id)
-    assert response.status_code == 404
-    assert SECRET not in response.content
+    store = LocalStorage(tmp_path / "store", tmp_path / "tmp")
+    store.recover()
+    key = "ab" * 16
+    (store.storage_path / key).symlink_to(secrets_around[0])
+    with pytest.raises(NotFound):
+        store.open(key)
 
 
 def test_traversal_filename_is_stored_under_a_generated_id_inside_storage_path(
@@ -369,7 +366,7 @@ def test_traversal_filename_is_stored_under_a_generated_id_inside_storage_path(
     assert re.fullmatch(r"[0-9a-f]{32}", info["id"])
     assert (server.storage_path / info["id"]).read_bytes() == SECRET
     written = sorted(path for path in server.storage_path.parent.rglob("*") if path.is_file())
-    assert written == [server.storage_path / info["id"], server.storage_path / (info["id"] + ".json")]
+    assert written == [server.storage_path / info["id"]]
 
 
 # -- Range abuse: answered, never a 500, never the wrong bytes ------------------------------

@@ -18,10 +18,11 @@ import webob
 import webob.request
 import webtest
 
-from {{ cookiecutter.project_slug }} import main, uploads
-from {{ cookiecutter.project_slug }}.storage import ID_PATTERN, LocalStorage
+from {{ cookiecutter.project_slug }} import main, receiving
+from {{ cookiecutter.project_slug }}.storage import KEY_PATTERN
+from {{ cookiecutter.project_slug }}.storage.local import LocalStorage
 
-from .conftest import CSRF_INPUT, PROJECT, TESTING_INI, stored_files
+from .helpers import CSRF_INPUT, PROJECT, TESTING_INI, stored_files
 
 JSON = {"Accept": "application/json"}
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -257,7 +258,7 @@ def test_json_upload_answers_201_with_the_files_and_the_location_of_the_first(
     assert urlsplit(response.location).path == f"/files/{files[0]['id']}"
     for info in files:
         assert set(info) == {"id", "filename", "size", "sha256", "content_type", "url", "created"}
-        assert ID_PATTERN.fullmatch(info["id"])
+        assert KEY_PATTERN.fullmatch(info["id"])
         assert urlsplit(info["url"]).path == f"/files/{info['id']}"
     assert files[0]["sha256"] == hashlib.sha256(b"AAA").hexdigest()
 
@@ -361,7 +362,7 @@ def test_list_is_json_newest_first(testapp: webtest.TestApp, csrf_token: str) ->
 
 
 def test_list_is_empty_when_nothing_is_stored(testapp: webtest.TestApp) -> None:
-    assert testapp.get("/files", headers=JSON).json == {"files": []}
+    assert testapp.get("/files", headers=JSON).json == {"files": [], "next": None}
 
 
 def test_list_for_a_browser_redirects_to_the_page(testapp: webtest.TestApp) -> None:
@@ -490,7 +491,7 @@ def test_delete_with_the_csrf_header_is_204_and_removes_file_and_metadata(
     testapp.delete(f"/files/{stored['id']}", headers={"X-CSRF-Token": csrf_token}, status=204)
     assert stored_files(storage_path) == []
     testapp.get(f"/files/{stored['id']}", status=404)
-    assert testapp.get("/files", headers=JSON).json == {"files": []}
+    assert testapp.get("/files", headers=JSON).json == {"files": [], "next": None}
 
 
 def test_delete_form_with_the_csrf_field_redirects_home_and_removes_the_file(
@@ -672,9 +673,9 @@ def test_csrf_is_checked_before_any_file_byte_is_kept(
     staged: list[str] = []
     real_stage = LocalStorage.stage
 
-    def spy(self: LocalStorage, chunks: object, **kwargs: str) -> object:
-        staged.append(kwargs["filename"])
-        return real_stage(self, chunks, **kwargs)
+    def spy(self: LocalStorage, key: str, chunks: object) -> object:
+        staged.append(key)
+        return real_stage(self, key, chunks)
 
     monkeypatch.setattr(LocalStorage, "stage", spy)
     _token_after_the_file(testapp, csrf_token, JSON)
@@ -779,7 +780,7 @@ def test_multi_file_upload_with_the_second_file_refused_keeps_neither(
     post_files(testapp, token, ("file", "good.txt", b"g" * 100_000), ("file", "bad.exe", b"MZ"), status=415)
     assert stored_files(storage_path) == []
     assert temp_entries(temp_path) == []
-    assert testapp.get("/files", headers=JSON).json == {"files": []}
+    assert testapp.get("/files", headers=JSON).json == {"files": [], "next": None}
 
 
 def test_sniffed_type_not_allowed_is_415(make_testapp: Callable, storage_path: Path) -> None:
@@ -802,7 +803,6 @@ def test_file_mode_setting_applies_to_uploaded_files(make_testapp: Callable, sto
     testapp, token = make_testapp(file_mode="0o600", dir_mode="0o700")
     info = post_files(testapp, token, ("file", "private.txt", b"secret"), status=201).json["files"][0]
     assert stat.S_IMODE((storage_path / info["id"]).stat().st_mode) == 0o600
-    assert stat.S_IMODE((storage_path / (info["id"] + ".json")).stat().st_mode) == 0o600
     assert stat.S_IMODE(storage_path.stat().st_mode) == 0o700
 
 
@@ -812,7 +812,7 @@ def test_chunk_size_and_max_size_settings_drive_the_body_reader(
     testapp, token = make_testapp(chunk_size="8KB", max_size="1MB")
     calls: list[tuple[int, int | None]] = []
     chunk_lengths: list[int] = []
-    real_file_buffer = uploads.file_buffer
+    real_file_buffer = receiving.file_buffer
 
     def spy(stream: object, chunk_size: int, limit: int | None = None) -> Iterator[bytes]:
         calls.append((chunk_size, limit))
@@ -820,7 +820,7 @@ def test_chunk_size_and_max_size_settings_drive_the_body_reader(
             chunk_lengths.append(len(chunk))
             yield chunk
 
-    monkeypatch.setattr(uploads, "file_buffer", spy)
+    monkeypatch.setattr(receiving, "file_buffer", spy)
     post_files(testapp, token, ("file", "big.bin", b"b" * 100_000), status=201)
     assert calls == [(8 * 1024, 1024 * 1024)]
     assert sum(chunk_lengths) > 100_000

@@ -23,10 +23,10 @@ from hypothesis import strategies as st
 
 from {{ cookiecutter.project_slug }} import main
 from {{ cookiecutter.project_slug }}.multipart import MAX_HEADER_LINE_BYTES, MAX_HEADER_LINES
-from {{ cookiecutter.project_slug }}.uploads import MAX_FIELD_BYTES, MAX_FIELDS
+from {{ cookiecutter.project_slug }}.receiving import MAX_FIELD_BYTES, MAX_FIELDS
 
 from .bodies import BOUNDARY, body, content_type, everything_under, field_part, file_part, part, raw_request
-from .conftest import CSRF_INPUT, PROJECT, TESTING_INI, LiveServer, server_options, start_waitress
+from .helpers import CSRF_INPUT, PROJECT, TESTING_INI, LiveServer, server_options, start_waitress
 
 pytestmark = pytest.mark.server
 

@@ -26,10 +26,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from {{ cookiecutter.project_slug }} import storage as storage_module
+from {{ cookiecutter.project_slug }}.storage import local as storage_module
 
 from .bodies import body, content_type, everything_under, file_part
-from .conftest import CSRF_INPUT, LiveServer, PserveServer
+from .helpers import CSRF_INPUT, LiveServer, PserveServer
 
 pytestmark = pytest.mark.server
 
@@ -44,8 +44,16 @@ def send(server: LiveServer | PserveServer, session: requests.Session, *files: t
 
 
 def listed(server: LiveServer | PserveServer) -> dict[str, dict]:
-    files = requests.get(server.url + "/files", headers=JSON, timeout=30).json()["files"]
-    return {info["id"]: info for info in files}
+    """Every listed file by id, following the ``next`` links; a file listed twice fails."""
+    files: dict[str, dict] = {}
+    url: str | None = server.url + "/files?limit=500"
+    while url is not None:
+        page = requests.get(url, headers=JSON, timeout=30).json()
+        for info in page["files"]:
+            assert info["id"] not in files, f"{info['id']} listed twice"
+            files[info["id"]] = info
+        url = page["next"]
+    return files
 
 
 def fetch(server: LiveServer | PserveServer, file_id: str) -> bytes:
@@ -165,16 +173,6 @@ def test_other_io_error_while_writing_is_500_with_a_message_and_nothing_left(
     assert still_serves(server, monkeypatch)
 
 
-def test_disk_full_while_writing_metadata_is_507_and_the_data_is_removed(
-    server: LiveServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    fail_writes(monkeypatch, errno.ENOSPC, lambda path: path is not None and path.suffix == ".json")
-    response = send(server, server.client(), ("song.bin", b"m" * 100_000))
-    assert response.status_code == 507
-    assert nothing_left(server)
-    assert still_serves(server, monkeypatch)
-
-
 def test_disk_full_when_fsyncing_is_507_and_nothing_left(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
     real_fsync = os.fsync
 
@@ -211,17 +209,18 @@ def test_failure_making_the_new_entry_durable_is_500_and_the_file_is_not_kept(
     assert listed(server) == {}
 
 
-def test_io_error_while_deleting_is_500_with_a_message_and_the_file_is_gone(
+def test_io_error_removing_the_bytes_after_a_delete_still_deletes_the_file(
     server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The record goes first and is committed: the file is deleted; bytes left behind are cleaning's."""
     session = server.client()
     file_id = send(server, session, ("doomed.bin", b"x" * 1000)).json()["files"][0]["id"]
     fail_directory_fsync(monkeypatch)
     response = session.delete(f"{server.url}/files/{file_id}", headers=JSON, timeout=30)
-    assert response.status_code == 500
-    assert response.json() == {"error": "The server could not delete the file (Input/output error)."}
+    assert response.status_code == 204
     monkeypatch.undo()
     assert listed(server) == {}
+    assert session.get(f"{server.url}/files/{file_id}", timeout=30).status_code == 404
 
 
 def test_disk_full_when_committing_the_second_file_keeps_neither(
@@ -232,14 +231,14 @@ def test_disk_full_when_committing_the_second_file_keeps_neither(
 
     def link_until_full(source: object, destination: object, *args: object, **kwargs: object) -> None:
         links.append(Path(destination).name)
-        if len(links) > 2:  # data and metadata of the first file fit; the second file does not
+        if len(links) > 1:  # the first file fits; the second does not
             raise OSError(errno.ENOSPC, "No space left on device")
         real_link(source, destination, *args, **kwargs)
 
     monkeypatch.setattr(os, "link", link_until_full)
     response = send(server, server.client(), ("one.bin", b"1" * 5000), ("two.bin", b"2" * 5000))
     assert response.status_code == 507
-    assert len(links) == 3
+    assert len(links) == 2
     assert nothing_left(server)
 
 
@@ -286,7 +285,6 @@ def test_with_fsync_on_the_file_and_the_storage_directory_are_synced(
     with recorded_fsyncs(monkeypatch) as calls:
         assert send(server, server.client(), ("a.bin", b"a" * 1000)).status_code == 201
     assert any(call.startswith(str(server.temp_path)) and call.endswith(".part") for call in calls)
-    assert any(call.startswith(str(server.temp_path)) and call.endswith(".json") for call in calls)
     assert f"dir:{server.storage_path}" in calls
 
 
@@ -299,9 +297,7 @@ def test_with_fsync_off_nothing_is_synced(
     assert calls == []
 
 
-def test_data_is_synced_before_it_appears_and_metadata_appears_last(
-    server: LiveServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_data_is_synced_before_it_appears(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
     events: list[str] = []
     real_fsync, real_link = os.fsync, os.link
 
@@ -316,8 +312,7 @@ def test_data_is_synced_before_it_appears_and_metadata_appears_last(
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "link", link)
     assert send(server, server.client(), ("a.bin", b"a" * 1000)).status_code == 201
-    assert events.index("sync .part") < events.index("show data") < events.index("show .json")
-    assert events.index("sync .json") < events.index("show .json")
+    assert events.index("sync .part") < events.index("show data")
 
 
 # -- what is stored is what was sent ---------------------------------------------------------
@@ -347,13 +342,12 @@ def umask(mask: int) -> Iterator[None]:
         os.umask(previous)
 
 
-def modes(server: LiveServer, file_id: str) -> tuple[int, int, int, int]:
+def modes(server: LiveServer, file_id: str) -> tuple[int, int, int]:
     def mode(path: Path) -> int:
         return stat.S_IMODE(path.stat().st_mode)
 
     return (
         mode(server.storage_path / file_id),
-        mode(server.storage_path / (file_id + ".json")),
         mode(server.storage_path),
         mode(server.temp_path),
     )
@@ -366,14 +360,14 @@ def test_default_modes_are_applied_whatever_the_umask(
     with umask(hostile_umask):
         server = make_live_server()
         file_id = send(server, server.client(), ("a.bin", b"a")).json()["files"][0]["id"]
-    assert modes(server, file_id) == (0o640, 0o640, 0o750, 0o750)
+    assert modes(server, file_id) == (0o640, 0o750, 0o750)
 
 
 def test_configured_modes_are_applied_whatever_the_umask(make_live_server: Callable[..., LiveServer]) -> None:
     with umask(0o000):
         server = make_live_server(file_mode="0o600", dir_mode="0o700")
         file_id = send(server, server.client(), ("a.bin", b"a")).json()["files"][0]["id"]
-    assert modes(server, file_id) == (0o600, 0o600, 0o700, 0o700)
+    assert modes(server, file_id) == (0o600, 0o700, 0o700)
 
 
 # -- sixteen clients at once -----------------------------------------------------------------
@@ -405,7 +399,7 @@ def test_parallel_uploads_and_deletes_by_sixteen_clients_lose_nothing(server: Li
     assert set(listed(server)) == set(kept)
     for file_id, data in kept.items():
         assert fetch(server, file_id) == data
-    assert len(list(server.storage_path.iterdir())) == 2 * len(kept)  # data + metadata, nothing else
+    assert len(list(server.storage_path.iterdir())) == len(kept)  # the files, nothing else
     assert list(server.temp_path.iterdir()) == []
 
 
@@ -496,17 +490,16 @@ def test_server_killed_while_storing_leaves_only_complete_files_after_restart(
     uploader.join()
 
     # The other moments a crash can strike, as they would be left on disk.
-    orphan_data, orphan_meta = "a" * 32, "b" * 32
-    (storage_path / orphan_data).write_bytes(b"linked, but metadata never written")
-    (storage_path / (orphan_meta + ".json")).write_text((storage_path / (survivor["id"] + ".json")).read_text())
+    unrecorded = "a" * 32
+    (storage_path / unrecorded).write_bytes(b"committed, but the record was never inserted")
     (storage_path / ".incoming-crashed").write_bytes(b"half a cross-device copy")
 
-    second = pserve(chunk_size="1KB")
+    second = pserve(chunk_size="1KB", clean_after="0s")  # clean every unrecorded file at start-up
     assert list(temp_path.iterdir()) == []
-    assert sorted(path.name for path in storage_path.iterdir()) == sorted([survivor["id"], survivor["id"] + ".json"])
+    assert sorted(path.name for path in storage_path.iterdir()) == [survivor["id"]]
     assert set(listed(second)) == {survivor["id"]}
     assert fetch(second, survivor["id"]) == complete
-    assert requests.get(f"{second.url}/files/{orphan_meta}", timeout=30).status_code == 404
+    assert requests.get(f"{second.url}/files/{unrecorded}", timeout=30).status_code == 404
 
 
 def _ignore_errors(function: Callable[..., object], *args: object) -> None:

@@ -13,7 +13,7 @@ import requests
 from {{ cookiecutter.project_slug }}.negotiation import preferred_offer
 
 from .bodies import body, content_type, file_part
-from .conftest import LiveServer
+from .helpers import LiveServer
 
 PAGE, JSON = "text/html", "application/json"
 OFFERS = [PAGE, JSON]

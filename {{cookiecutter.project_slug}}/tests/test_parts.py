@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from .bodies import body, content_type, everything_under, file_part, part
-from .conftest import LiveServer
+from .helpers import LiveServer
 
 pytestmark = pytest.mark.server
 

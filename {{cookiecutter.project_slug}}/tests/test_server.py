@@ -13,7 +13,7 @@ import pytest
 import requests
 from waitress.adjustments import Adjustments
 
-from .conftest import LiveServer, server_options
+from .helpers import LiveServer, server_options
 
 pytestmark = pytest.mark.server
 

@@ -3,19 +3,24 @@
 import configparser
 import re
 import stat
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
+import alembic.command
 import plaster
 import pytest
+import sqlalchemy
 import webtest
 from pyramid.paster import get_app
 
 from {{ cookiecutter.project_slug }} import main
+from {{ cookiecutter.project_slug }}.models import SchemaNotReady, alembic_config
 from {{ cookiecutter.project_slug }}.settings import SettingsError, load
 from {{ cookiecutter.project_slug }}.sizes import parse_size
 
-from .conftest import PROJECT, TESTING_INI
+from .helpers import PROJECT, TESTING_INI
 
 INI_FILES = ["development.ini", "production.ini", "testing.ini"]
 
@@ -246,6 +251,7 @@ def test_ini_file_loads_into_a_working_app(ini: str, tmp_path: Path, restore_tem
             text = re.sub(rf"(?m)^uploads\.{name} *=.*$", f"uploads.{name} = {tmp_path / name}", text)
     copy = tmp_path / ini
     copy.write_text(text, encoding="utf-8")
+    alembic.command.upgrade(alembic_config(str(copy)), "head")  # the README's migration command
     app = get_app(str(copy), "main")
     page = webtest.TestApp(app).get("/")
     assert page.status_int == 200
@@ -253,3 +259,37 @@ def test_ini_file_loads_into_a_working_app(ini: str, tmp_path: Path, restore_tem
     config = load(plaster.get_settings(str(copy), "app:main"), tmp_path)
     assert config.storage_path.is_dir()
     assert config.temp_path.is_dir()
+
+
+# -- the catalogue's schema ------------------------------------------------------
+
+
+def test_starting_without_a_schema_stops_naming_the_migration_command(
+    app_settings: dict[str, str], tmp_path: Path, restore_tempdir: None
+) -> None:
+    settings = {**app_settings, "sqlalchemy.url": f"sqlite:///{tmp_path / 'empty.sqlite'}"}
+    with pytest.raises(SchemaNotReady, match=r"has no schema yet: run `alembic -c development.ini upgrade head`"):
+        main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **settings)
+
+
+def test_starting_with_an_older_schema_stops_naming_the_migration_command(
+    app_settings: dict[str, str], tmp_path: Path, restore_tempdir: None
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+        connection.exec_driver_sql("INSERT INTO alembic_version VALUES ('0000')")
+    engine.dispose()
+    with pytest.raises(SchemaNotReady, match=r"has an older schema: run `alembic -c development.ini upgrade head`"):
+        main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **{**app_settings, "sqlalchemy.url": url})
+
+
+def test_pserve_without_a_schema_exits_with_the_message_and_no_traceback(tmp_path: Path) -> None:
+    ini = tmp_path / "development.ini"
+    ini.write_text((PROJECT / "development.ini").read_text(encoding="utf-8"), encoding="utf-8")
+    pserve = Path(sys.executable).with_name("pserve")
+    result = subprocess.run([str(pserve), str(ini)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "run `alembic -c development.ini upgrade head`" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -15,7 +15,7 @@ import requests
 from {{ cookiecutter.project_slug }}.sniffing import SNIFF_BYTES, peek, served_type, sniff_type, type_allowed
 
 from .bodies import body, content_type, everything_under, file_part
-from .conftest import LiveServer
+from .helpers import LiveServer
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 64
 

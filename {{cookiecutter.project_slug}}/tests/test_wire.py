@@ -15,7 +15,7 @@ from {{ cookiecutter.project_slug }} import main
 from {{ cookiecutter.project_slug }}.settings import SettingsError
 
 from .bodies import body, content_type, everything_under, file_part, raw_request
-from .conftest import PROJECT, TESTING_INI, LiveServer
+from .helpers import PROJECT, TESTING_INI, LiveServer
 from .wire import head, served
 
 pytestmark = pytest.mark.server

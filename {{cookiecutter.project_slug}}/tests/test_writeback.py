@@ -11,8 +11,10 @@ import pytest
 
 from {{ cookiecutter.project_slug }} import writeback as writeback_module
 from {{ cookiecutter.project_slug }}.errors import OutOfSpace
-from {{ cookiecutter.project_slug }}.storage import LocalStorage
+from {{ cookiecutter.project_slug }}.storage.local import LocalStorage
 from {{ cookiecutter.project_slug }}.writeback import EarlyWriteback
+
+KEY = "0123456789abcdef0123456789abcdef"  # a key as the upload path makes them
 
 EVERY = 64 * 1024
 # Waits end at the event they wait for; this bound only turns a broken
@@ -108,11 +110,10 @@ def test_storage_syncs_a_large_upload_while_writing_it(
     monkeypatch.setattr(writeback_module, "WRITEBACK_EVERY", EVERY)
     storage = LocalStorage(tmp_path / "uploads", tmp_path / "tmp")
     storage.recover()
-    staged = storage.stage(
-        upload_then_wait(synced.done), filename="big.bin", original_filename="big.bin", content_type="x/y"
-    )
+    staged = storage.stage(KEY, upload_then_wait(synced.done))
     assert synced.fds
-    assert storage.commit(staged).size == 4 * EVERY
+    storage.commit(staged)
+    assert (tmp_path / "uploads" / KEY).stat().st_size == 4 * EVERY
 
 
 def test_storage_without_fsync_does_not_sync_early(
@@ -121,7 +122,7 @@ def test_storage_without_fsync_does_not_sync_early(
     monkeypatch.setattr(writeback_module, "WRITEBACK_EVERY", EVERY)
     storage = LocalStorage(tmp_path / "uploads", tmp_path / "tmp", fsync=False)
     storage.recover()
-    storage.stage([b"s" * EVERY] * 4, filename="big.bin", original_filename="big.bin", content_type="x/y")
+    storage.stage(KEY, [b"s" * EVERY] * 4)
     assert synced.fds == []
 
 
@@ -139,6 +140,6 @@ def test_disk_full_in_a_background_sync_is_out_of_space_and_leaves_nothing(
     storage = LocalStorage(tmp_path / "uploads", tmp_path / "tmp")
     storage.recover()
     with pytest.raises(OutOfSpace):
-        storage.stage(upload_then_wait(failed), filename="big.bin", original_filename="big.bin", content_type="x/y")
+        storage.stage(KEY, upload_then_wait(failed))
     assert list((tmp_path / "tmp").iterdir()) == []
     assert list((tmp_path / "uploads").iterdir()) == []

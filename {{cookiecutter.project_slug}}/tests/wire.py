@@ -13,7 +13,7 @@ from pathlib import Path
 
 from {{ cookiecutter.project_slug }} import main
 
-from .conftest import PROJECT, TESTING_INI, LiveServer, server_options, start_waitress
+from .helpers import PROJECT, TESTING_INI, LiveServer, server_options, start_waitress
 
 
 @contextmanager

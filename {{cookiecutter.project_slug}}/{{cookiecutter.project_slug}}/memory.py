@@ -17,6 +17,8 @@ is a no-op.
 
 import ctypes
 
+from pyramid.config import Configurator
+
 M_MMAP_THRESHOLD = -3  # glibc's <malloc.h>
 MMAP_THRESHOLD = 128 * 1024
 
@@ -28,3 +30,8 @@ def keep_memory_flat() -> bool:
     except (OSError, AttributeError):
         return False  # no mallopt: not glibc
     return mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
+
+
+def includeme(config: Configurator) -> None:
+    """Keep memory flat in the process that serves this application."""
+    keep_memory_flat()

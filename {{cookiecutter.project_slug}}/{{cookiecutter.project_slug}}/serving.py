@@ -13,7 +13,6 @@ every byte before the range.
 
 import unicodedata
 from collections.abc import Iterator
-from datetime import datetime
 from typing import BinaryIO
 from urllib.parse import quote
 
@@ -22,10 +21,10 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from .conditional import Validators, evaluate
+from .models import StoredFile
 from .sanitizer import secure_filename
 from .security import FILE_POLICY
 from .sniffing import served_type
-from .storage import StoredFile
 
 BLOCK_SIZE = 1024 * 1024
 
@@ -64,7 +63,7 @@ def file_response(request: Request, info: StoredFile, file: BinaryIO) -> Respons
     raises ``HTTPPreconditionFailed`` (412) and
     ``HTTPRequestRangeNotSatisfiable`` (416, with ``Content-Range: bytes */length``).
     """
-    last_modified = datetime.fromisoformat(info.created)
+    last_modified = info.created
     answer = evaluate(request.method, request.environ, Validators(info.sha256, last_modified, info.size))
     response = Response(charset=None)
     # Sent with every answer, 304 included: a cache updates the stored

@@ -12,9 +12,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .sizes import parse_size
-from .storage import BACKENDS
 
 DEFAULT_MAX_FILES = 20
+DEFAULT_CLEAN_AFTER = "24h"
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class SettingsError(ValueError):
@@ -34,6 +35,7 @@ class UploadSettings:
     fsync: bool
     file_mode: int
     dir_mode: int
+    clean_after: float  # seconds: unrecorded bytes younger than this are never cleaned
     public_url: str = ""  # "" = absolute URLs from the request's (checked) Host header
 
 
@@ -49,8 +51,8 @@ def load(settings: Mapping[str, str], here: Path) -> UploadSettings:
         return str(settings.get(f"uploads.{name}", default)).strip()
 
     storage = get("storage", "local")
-    if storage not in BACKENDS:
-        raise SettingsError(f"uploads.storage: {storage!r} is not one of {', '.join(sorted(BACKENDS))}")
+    if not storage:
+        raise SettingsError("uploads.storage: must name a storage backend, e.g. local")
     storage_path = _path(get("storage_path", "var/uploads"), here, "storage_path")
     temp_path = _path(get("temp_path", "var/tmp"), here, "temp_path")
     if storage_path == temp_path:
@@ -71,6 +73,7 @@ def load(settings: Mapping[str, str], here: Path) -> UploadSettings:
         fsync=_bool(get("fsync", "true"), "fsync"),
         file_mode=_mode(get("file_mode", "0o640"), "file_mode"),
         dir_mode=_mode(get("dir_mode", "0o750"), "dir_mode"),
+        clean_after=_duration(get("clean_after", DEFAULT_CLEAN_AFTER), "clean_after"),
         public_url=_public_url(get("public_url", "")),
     )
 
@@ -130,6 +133,14 @@ def _mode(value: str, name: str) -> int:
     if not 0 <= mode <= 0o777:
         raise SettingsError(f"uploads.{name}: {value!r} is not an octal permission such as 0o640")
     return mode
+
+
+def _duration(value: str, name: str) -> float:
+    """``90s``, ``30m``, ``24h``, ``7d``, or a number of seconds."""
+    match = re.fullmatch(r"(\d+)\s*([smhd]?)", value.lower())
+    if not match:
+        raise SettingsError(f"uploads.{name}: {value!r} is not a duration such as 24h, 30m or 3600")
+    return float(int(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"])
 
 
 def _public_url(value: str) -> str:

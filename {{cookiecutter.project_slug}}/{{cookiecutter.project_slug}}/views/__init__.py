@@ -1,9 +1,9 @@
-"""Views: thin Pyramid glue around ``uploads``, ``storage`` and ``serving``."""
+"""Views: thin Pyramid glue around ``receiving``, ``catalogue``, ``storage`` and ``serving``."""
 
 from pyramid.request import Request
 
+from ..models import StoredFile
 from ..negotiation import preferred_offer
-from ..storage import StoredFile
 
 # Where this project's page templates live; the extension is the template
 # language chosen when the project was generated.
@@ -28,8 +28,8 @@ def absolute_url(request: Request, route_name: str, **parts: object) -> str:
     Otherwise it is built from the request's ``Host`` header, which
     ``server.py`` (and, under any server, ``refusals.py``) has checked.
     """
-    if request.uploads.public_url:
-        return request.route_url(route_name, _app_url=request.uploads.public_url, **parts)
+    if request.upload_settings.public_url:
+        return request.route_url(route_name, _app_url=request.upload_settings.public_url, **parts)
     return request.route_url(route_name, **parts)
 
 
@@ -42,5 +42,5 @@ def file_json(request: Request, info: StoredFile) -> dict[str, object]:
         "sha256": info.sha256,
         "content_type": info.content_type,
         "url": absolute_url(request, "file", id=info.id),
-        "created": info.created,
+        "created": info.created.isoformat(timespec="microseconds"),
     }

@@ -13,6 +13,8 @@ from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import exception_view_config, notfound_view_config
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..errors import UploadRejected
 from . import ERROR_TEMPLATE, HOME_TEMPLATE, wants_json
@@ -31,6 +33,35 @@ def rejected(error: UploadRejected, request: Request) -> Response:
         return Response(status=error.status_code, json_body={"error": message})
     response = render_to_response(HOME_TEMPLATE, page_values(request, error=message), request)
     response.status = error.status_code
+    return response
+
+
+@exception_view_config(DBAPIError)
+@exception_view_config(PoolTimeout)
+def database_error(error: DBAPIError | PoolTimeout, request: Request) -> Response:
+    """The catalogue's database failed: 503 when it is unreachable, 500 for anything else.
+
+    Nothing was kept: the request's transaction is aborted (``pyramid_tm``),
+    and bytes already committed for an upload are removed by its abort hook
+    (``catalogue.add``). The pool checks a connection before using it
+    (``pool_pre_ping``), so once the database is back the next request works.
+    """
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeout) or error.connection_invalidated:
+        log.warning("catalogue database unavailable: %s", error)
+        status, title = 503, "Service Unavailable"
+        message = "The catalogue database is unavailable; nothing was changed. Try again in a moment."
+    else:
+        log.error("catalogue database error", exc_info=error)
+        status, title = 500, "Internal Server Error"
+        message = "The catalogue database failed; nothing was changed."
+    if wants_json(request):
+        response = Response(status=status, json_body={"error": message})
+    else:
+        values = {**chrome_values(request), "status": f"{status} {title}", "message": message}
+        response = render_to_response(ERROR_TEMPLATE, values, request)
+        response.status = status
+    if status == 503:
+        response.retry_after = 5
     return response
 
 

@@ -7,11 +7,12 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 
+from .. import catalogue
 from ..errors import BadRequest
+from ..receiving import receive_files
 from ..security import CSRF_FIELD, csrf_valid, header_csrf_valid
 from ..serving import file_response
 from ..storage import NotFound
-from ..uploads import receive_files
 from . import absolute_url, file_json, wants_json
 
 # A delete form carries one short token; refuse to read more than this.
@@ -21,7 +22,7 @@ MAX_FORM_BYTES = 4096
 @view_config(route_name="files", request_method="POST")
 def upload(request: Request) -> Response:
     """Store every ``file`` part: 201 with JSON for API clients, 303 for forms."""
-    stored = receive_files(request, request.uploads, request.storage)
+    stored = receive_files(request, request.upload_settings, request.storage, request.dbsession)
     if wants_json(request):
         response = Response(status=201, json_body={"files": [file_json(request, info) for info in stored]})
         response.location = absolute_url(request, "file", id=stored[0].id)
@@ -31,7 +32,10 @@ def upload(request: Request) -> Response:
 
 @view_config(route_name="files", request_method="GET")
 def list_files(request: Request) -> Response:
-    """Every stored file, newest first; people asking for ``/files`` get the page that lists them.
+    """A page of stored files, newest first; people asking for ``/files`` get the page that lists them.
+
+    ``{"files": [...], "next": URL or null}``; ``?limit=`` 1 to 500 (default
+    50) and ``?cursor=`` from a ``next`` URL. Bad values answer 400.
 
     One view deciding with :func:`wants_json`, not two views with an
     ``accept`` predicate: a browser's ``Accept`` ends in ``*/*``, which
@@ -39,19 +43,28 @@ def list_files(request: Request) -> Response:
     """
     if not wants_json(request):
         return HTTPSeeOther(request.route_path("home"))
-    return Response(json_body={"files": [file_json(request, info) for info in request.storage.list()]})
+    limit = catalogue.parse_limit(request.GET.get("limit"))
+    page = catalogue.page(request.dbsession, request.GET.get("cursor"), limit)
+    query = {"cursor": page.next_cursor} | ({"limit": limit} if "limit" in request.GET else {})
+    return Response(
+        json_body={
+            "files": [file_json(request, info) for info in page.files],
+            "next": absolute_url(request, "files", _query=query) if page.next_cursor else None,
+        }
+    )
 
 
 @view_config(route_name="file", request_method=("GET", "HEAD"))
 def download(request: Request) -> Response:
     """The stored bytes, as an attachment, with Range and ETag support."""
-    file_id = request.matchdict["id"]
+    record = catalogue.get(request.dbsession, request.matchdict["id"])
     try:
-        info = request.storage.metadata(file_id)
-        stream = request.storage.open(file_id)
+        if record is None:
+            raise NotFound(request.matchdict["id"])
+        stream = request.storage.open(record.storage_key)
     except NotFound:
         raise HTTPNotFound("No stored file has this id") from None
-    return file_response(request, info, stream)
+    return file_response(request, record, stream)
 
 
 @view_config(route_name="file", request_method="DELETE")
@@ -76,7 +89,7 @@ def delete_form(request: Request) -> Response:
 
 def _delete(request: Request) -> None:
     try:
-        request.storage.delete(request.matchdict["id"])
+        catalogue.remove(request.dbsession, request.storage, request.matchdict["id"])
     except NotFound:
         raise HTTPNotFound("No stored file has this id") from None
 

@@ -1,27 +1,31 @@
 """The upload page: the form, the limits, and the stored files; and the site icon."""
 
-from datetime import datetime
-
 from pyramid.path import AssetResolver
 from pyramid.request import Request
 from pyramid.response import FileResponse, Response
 from pyramid.view import view_config
 
-from .. import PROJECT_NAME
+from .. import PROJECT_NAME, catalogue
+from ..errors import BadRequest
+from ..models import StoredFile
 from ..security import csrf_token
 from ..sizes import format_size
 from ..sniffing import served_type
-from ..storage import ID_PATTERN, NotFound, StoredFile
 from . import HOME_TEMPLATE
 
 # Served types the page can play or show inline, from the download route (an
 # SVG is image/svg+xml but served as application/octet-stream: no preview).
 _PREVIEWS = {"audio": "audio", "image": "image", "video": "video"}
+# ``?stored=`` names the files of one upload (at most uploads.max_files); look up no more.
+MAX_STORED_SHOWN = 100
 
 
 @view_config(route_name="home", request_method="GET", renderer=HOME_TEMPLATE)
 def home(request: Request) -> dict[str, object]:
-    """The page itself; ``?stored=id,id`` (set after a form upload) adds a message."""
+    """The page itself: the newest 50 files, or 50 older ones from ``?cursor=``.
+
+    ``?stored=id,id`` (set after a form upload) adds a message.
+    """
     return page_values(request, message=_stored_message(request))
 
 
@@ -38,15 +42,28 @@ def favicon(request: Request) -> Response:
 
 def page_values(request: Request, *, message: str | None = None, error: str | None = None) -> dict[str, object]:
     """What the page template needs; error views render the same page."""
-    uploads = request.uploads
-    extensions = sorted(uploads.allowed_extensions)
+    upload_settings = request.upload_settings
+    extensions = sorted(upload_settings.allowed_extensions)
+    cursor = request.GET.get("cursor")
+    try:
+        page = catalogue.page(request.dbsession, cursor)
+    except BadRequest:
+        if error is None:
+            raise
+        page = catalogue.page(request.dbsession)  # the page that explains a bad cursor
+    count, total_size = catalogue.totals(request.dbsession)
     return {
         **chrome_values(request),
         "csrf_token": csrf_token(request),
-        "files": [_file_row(request, info) for info in request.storage.list()],
-        "max_size": uploads.max_size,
-        "max_size_text": format_size(uploads.max_size),
-        "max_files": uploads.max_files,
+        "files": [_file_row(request, info) for info in page.files],
+        "file_count": count,
+        "total_size": total_size,
+        "file_totals": f"{count} file{'' if count == 1 else 's'}, {format_size(total_size)} in all",
+        "older_url": request.route_path("home", _query={"cursor": page.next_cursor}) if page.next_cursor else None,
+        "newest_url": request.route_path("home") if cursor else None,
+        "max_size": upload_settings.max_size,
+        "max_size_text": format_size(upload_settings.max_size),
+        "max_files": upload_settings.max_files,
         "allowed_extensions": " ".join(extensions),
         "accept": ",".join(f".{extension}" for extension in extensions),
         "message": message,
@@ -63,14 +80,14 @@ def chrome_values(request: Request) -> dict[str, object]:
 
 
 def _file_row(request: Request, info: StoredFile) -> dict[str, object]:
-    created = datetime.fromisoformat(info.created)
+    created = info.created
     return {
         "id": info.id,
         "filename": info.filename,
         "size": info.size,
         "size_text": format_size(info.size),
         "sha256": info.sha256,
-        "created": info.created,
+        "created": created.isoformat(timespec="microseconds"),
         "created_text": created.strftime("%Y-%m-%d %H:%M UTC"),
         "url": request.route_path("file", id=info.id),
         "delete_url": request.route_path("file_delete", id=info.id),
@@ -81,12 +98,10 @@ def _file_row(request: Request, info: StoredFile) -> dict[str, object]:
 
 def _stored_message(request: Request) -> str | None:
     names = []
-    for file_id in request.GET.get("stored", "").split(","):
-        if ID_PATTERN.fullmatch(file_id):
-            try:
-                names.append(request.storage.metadata(file_id).filename)
-            except NotFound:
-                continue
+    for file_id in request.GET.get("stored", "").split(",")[:MAX_STORED_SHOWN]:
+        record = catalogue.get(request.dbsession, file_id) if file_id else None
+        if record is not None:
+            names.append(record.filename)
     if not names:
         return None
     return f"Stored {len(names)} file{'s' if len(names) > 1 else ''}: {', '.join(names)}"

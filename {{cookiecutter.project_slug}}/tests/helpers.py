@@ -1,0 +1,169 @@
+"""Helpers the tests share: paths, the baseline settings, the CSRF token, servers, the catalogue.
+
+Fixtures live in ``conftest.py``; what tests import lives here.
+"""
+
+import contextlib
+import re
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import alembic.command
+import plaster
+import pytest
+import requests
+import sqlalchemy
+from waitress import wasyncore
+
+from {{ cookiecutter.project_slug }}.models import alembic_config
+from {{ cookiecutter.project_slug }}.server import create_server
+from {{ cookiecutter.project_slug }}.sizes import parse_size
+
+PROJECT = Path(__file__).resolve().parent.parent
+TESTING_INI = PROJECT / "testing.ini"
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+# The settings the tests rely on, in place of the answers testing.ini carries.
+BASELINE = {
+    "uploads.max_size": "4GB",
+    "uploads.chunk_size": "64KB",
+    "uploads.allowed_extensions": "",
+}
+
+
+def stored_files(storage_path: Path) -> list[Path]:
+    """Everything in ``storage_path``, to assert that nothing was (or was) kept."""
+    return sorted(storage_path.iterdir()) if storage_path.exists() else []
+
+
+@dataclass
+class LiveServer:
+    """The app under real waitress on an ephemeral loopback port."""
+
+    url: str
+    storage_path: Path
+    temp_path: Path
+
+    def client(self) -> requests.Session:
+        """A ``requests`` session holding the CSRF cookie, with the token as a header."""
+        session = requests.Session()
+        page = session.get(self.url + "/", timeout=60)
+        page.raise_for_status()
+        session.headers["X-CSRF-Token"] = CSRF_INPUT.search(page.text).group(1)
+        return session
+
+
+def server_options() -> dict[str, str]:
+    """testing.ini's ``[server:main]`` options that waitress takes as arguments.
+
+    The body limit is ``BASELINE``'s ``uploads.max_size``, as the ini files
+    keep the two equal.
+    """
+    options = dict(plaster.get_settings(str(TESTING_INI), "server:main"))
+    for key in ("use", "listen", "here", "__file__"):
+        options.pop(key, None)
+    options["max_request_body_size"] = str(parse_size(BASELINE["uploads.max_size"]))
+    return options
+
+
+@dataclass
+class Waitress:
+    """A waitress server whose event loop runs on a thread of this process, until :meth:`stop`."""
+
+    server: object
+    stopping: threading.Event
+    thread: threading.Thread
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.effective_port}"
+
+    def stop(self) -> None:
+        """Stop serving at once, open keep-alive connections included, and return once the loop has ended.
+
+        The loop checks ``stopping`` on every turn and then closes every
+        socket itself, in its own thread. Pulling the trigger only wakes it
+        early; a trigger that waitress has already closed is left alone
+        (writing to its old file descriptor could reach a file that has
+        the number now), and the loop still ends within one poll timeout.
+        """
+        self.server.task_dispatcher.shutdown()
+        self.stopping.set()
+        if self.server.trigger.connected:
+            with contextlib.suppress(OSError):  # it may close between the check and the pull
+                self.server.trigger.pull_trigger()
+        self.thread.join()
+
+
+def start_waitress(app: object, options: dict[str, str] | None = None) -> Waitress:
+    """Serve ``app`` as ``pserve`` does (``server.py``) on a loopback port; ``options`` default to testing.ini's."""
+    server = create_server(app, host="127.0.0.1", port=0, **(server_options() if options is None else options))
+    stopping = threading.Event()
+    poll = wasyncore.poll2 if server.adj.asyncore_use_poll else wasyncore.poll
+
+    def serve() -> None:  # waitress's own loop (server.run), with a way out
+        try:
+            while server._map and not stopping.is_set():
+                poll(server.adj.asyncore_loop_timeout, server._map)
+        finally:
+            wasyncore.close_all(server._map)
+
+    thread = threading.Thread(target=serve, name="waitress", daemon=True)
+    thread.start()
+    return Waitress(server, stopping, thread)
+
+
+@dataclass
+class PserveServer:
+    """The project started by the real ``pserve`` command in a child process."""
+
+    url: str
+    process: subprocess.Popen
+    log: list[str]
+
+
+def migrate(url: str) -> None:
+    """Create or upgrade the catalogue's schema at ``url``, as ``alembic upgrade head`` does."""
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            alembic.command.upgrade(config, "head")
+    finally:
+        engine.dispose()
+
+
+JSON = {"Accept": "application/json"}
+BOTH_DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+
+
+def upload(server: LiveServer, session: requests.Session, *files: tuple[str, bytes]) -> list[dict]:
+    """Upload ``(filename, bytes)`` files in one request; their JSON records (201 asserted)."""
+    response = session.post(server.url + "/files", files=[("file", file) for file in files], headers=JSON, timeout=60)
+    assert response.status_code == 201, response.text
+    return response.json()["files"]
+
+
+def list_all(server: LiveServer, limit: int | None = None) -> list[dict]:
+    """Every file ``GET /files`` lists, following the ``next`` links, in the order given."""
+    files: list[dict] = []
+    url: str | None = server.url + "/files" + (f"?limit={limit}" if limit else "")
+    while url is not None:
+        response = requests.get(url, headers=JSON, timeout=30)
+        assert response.status_code == 200, response.text
+        files += response.json()["files"]
+        url = response.json()["next"]
+    return files
+
+
+def write_ini(path: Path, database_url: str, **uploads: str) -> Path:
+    """A copy of testing.ini at ``path`` with another database and some ``uploads.*`` settings."""
+    text = TESTING_INI.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^sqlalchemy\.url *=.*$", lambda _: f"sqlalchemy.url = {database_url}", text)
+    for name, value in uploads.items():
+        text = re.sub(rf"(?m)^uploads\.{name} *=.*$", lambda _, n=name, v=value: f"uploads.{n} = {v}", text)
+    path.write_text(text, encoding="utf-8")
+    return path
