@@ -12,13 +12,12 @@ starting against a database whose schema is missing or behind stops with a
 message naming that command (:func:`check_schema`).
 """
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import zope.sqlalchemy
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from pyramid.config import Configurator
 from pyramid.request import Request
 from sqlalchemy import Engine, engine_from_config, event
@@ -29,6 +28,9 @@ from .catalogue_totals import CatalogueTotals
 from .meta import Base
 from .stored_file import StoredFile
 from .upload_in_progress import UploadInProgress
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 __all__ = ["Base", "CatalogueTotals", "StoredFile", "UploadInProgress"]
 
@@ -109,8 +111,10 @@ def get_tm_session(
     return dbsession
 
 
-def alembic_config(ini_file: str | None = None) -> AlembicConfig:
+def alembic_config(ini_file: str | None = None) -> "AlembicConfig":
     """Alembic's configuration: the ini file's ``[alembic]`` section, or just our scripts."""
+    from alembic.config import Config as AlembicConfig  # see check_schema: imported when needed
+
     config = AlembicConfig(ini_file) if ini_file else AlembicConfig()
     config.set_main_option("script_location", "{{ cookiecutter.project_slug }}:alembic")
     return config
@@ -118,12 +122,23 @@ def alembic_config(ini_file: str | None = None) -> AlembicConfig:
 
 def check_schema(engine: Engine) -> None:
     """Stop with :class:`SchemaNotReady` unless the schema is at the newest migration."""
-    expected = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    # Alembic logs its set-up (on import, and when it connects) at INFO,
+    # which the ini files show for the migration command; a start-up that
+    # only looks need not say so. Hence the imports here, not at the top.
+    alembic_log = logging.getLogger("alembic")
+    level = alembic_log.level
+    alembic_log.setLevel(logging.WARNING)
     try:
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        expected = set(ScriptDirectory.from_config(alembic_config()).get_heads())
         with engine.connect() as connection:
             current = set(MigrationContext.configure(connection).get_current_heads())
     except DBAPIError as error:
         raise SchemaNotReady(f"sqlalchemy.url: cannot open the catalogue database ({error.orig})") from None
+    finally:
+        alembic_log.setLevel(level)
     if current != expected:
         state = "has no schema yet" if not current else "has an older schema"
         raise SchemaNotReady(f"The catalogue database {state}: run `{MIGRATE_COMMAND}` (with your ini file) first")
