@@ -8,6 +8,9 @@ removes those, but only once they are older than ``uploads.clean_after``
 just recording. With S3, multipart uploads as old are aborted too (those of
 a process killed mid-upload that never came back).
 
+The command also removes resumable (tus) uploads past their expiry,
+with their bytes (``resumable.py``, which does the same at start-up).
+
 It runs at start-up (:func:`includeme`) and as a command::
 
     <project>-clean development.ini [--dry-run]
@@ -33,8 +36,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from . import catalogue
 from .models import SchemaNotReady, StoredFile, check_schema, get_engine, get_session_factory, get_tm_session
+from .resumable import Resumable
 from .settings import SettingsError, load
-from .storage import KEY_PATTERN, AbortsStale, Storage, StoredKey, from_settings
+from .storage import KEY_PATTERN, AbortsStale, Storage, StoredKey, from_settings, supports_resumable
 from .storage.local import LocalStorage
 
 log = logging.getLogger(__name__)
@@ -149,6 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     import_json_records(storage, factory)
     removed = clean(storage, factory, upload_settings.clean_after, report=lambda key: print(f"removed {key}"))
     print(f"removed {len(removed)} unrecorded files older than {upload_settings.clean_after:.0f} s")
+    if supports_resumable(storage):
+        resumable = Resumable(storage, factory, upload_settings)
+        expired = resumable.expire()
+        orphans = resumable.orphans(upload_settings.clean_after)
+        print(f"removed {len(expired)} expired uploads in progress and {len(orphans)} without a record")
     return 0
 
 

@@ -27,11 +27,12 @@ from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 from .catalogue_totals import CatalogueTotals
 from .meta import Base
 from .stored_file import StoredFile
+from .upload_in_progress import UploadInProgress
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
-__all__ = ["Base", "CatalogueTotals", "StoredFile"]
+__all__ = ["Base", "CatalogueTotals", "StoredFile", "UploadInProgress"]
 
 MIGRATE_COMMAND = "alembic -c development.ini upgrade head"
 SQLITE_BUSY_TIMEOUT_MS = 30_000

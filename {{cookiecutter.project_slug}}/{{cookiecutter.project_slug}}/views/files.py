@@ -36,7 +36,8 @@ def list_files(request: Request) -> Response:
     """A page of stored files, newest first; people asking for ``/files`` get the page that lists them.
 
     ``{"files": [...], "next": URL or null}``; ``?limit=`` 1 to 500 (default
-    50) and ``?cursor=`` from a ``next`` URL. Bad values answer 400.
+    50), ``?cursor=`` from a ``next`` URL, ``?q=`` names containing it
+    (``catalogue.page`` says what a search costs). Bad values answer 400.
 
     One view deciding with :func:`wants_json`, not two views with an
     ``accept`` predicate: a browser's ``Accept`` ends in ``*/*``, which
@@ -45,8 +46,10 @@ def list_files(request: Request) -> Response:
     if not wants_json(request):
         return HTTPSeeOther(request.route_path("home"))
     limit = catalogue.parse_limit(request.GET.get("limit"))
-    page = catalogue.page(request.dbsession, request.GET.get("cursor"), limit)
+    q = catalogue.parse_query(request.GET.get("q"))
+    page = catalogue.page(request.dbsession, request.GET.get("cursor"), limit, q=q)
     query = {"cursor": page.next_cursor} | ({"limit": limit} if "limit" in request.GET else {})
+    query |= {"q": q} if q else {}
     return Response(
         json_body={
             "files": [file_json(request, info) for info in page.files],
