@@ -120,8 +120,10 @@ def test_generated_project_passes_its_tests_for_these_answers(installed):
     env = {**os.environ, "ARTIFACTS_DIR": str(artifacts)}
     selection = [] if bake_id == "default" else ["-m", "answers"]
     if bake_id == "default":
-        # The one bake that runs the S3 tests on Ceph's RGW: a missing Ceph fails them, not skips.
-        env["REQUIRE_CEPH"] = "1"
+        # The one bake that runs the PostgreSQL, Ceph RGW and small-disk tests:
+        # `make test` installed what they need, so here a missing server (or
+        # the right to mount a tmpfs) fails them instead of skipping them.
+        env.update(REQUIRE_POSTGRESQL="1", REQUIRE_CEPH="1", REQUIRE_TMPFS="1")
     result = run([str(bin_dir / "pytest"), "-q", "-p", "no:cacheprovider", *selection], project, env=env)
     print(result.stdout[-2000:])
 
