@@ -9,7 +9,7 @@
 # `make project OUTPUT_DIR=~/src` writes the project elsewhere than next to
 # this clone; `ARGS="--no-input project_name='Photo Share'"` skips the questions.
 # `make test-fast` and `make test-slow` run the two halves alone.
-# `make bench` runs the upload benchmark (benchmarks/upload.py).
+# `make bench` runs the benchmarks (benchmarks/).
 
 PYTHON ?= python3
 VENV := .venv
@@ -62,15 +62,19 @@ test-fast: $(BIN)/cookiecutter
 test-slow: $(BIN)/cookiecutter system-deps
 	$(BIN)/pytest -m slow
 
-# The performance benchmark (benchmarks/upload.py; results in benchmarks/RESULTS.md):
-# bakes the default project into build/bench and measures it against the seed
-# page's way and a two-copy `cp` limit. Needs ~14 GB free disk, about 5 minutes.
+# The performance benchmarks (results in README.md and benchmarks/RESULTS.md),
+# each baking the default project under build/: uploads and downloads against
+# the seed page's way and a two-copy `cp` limit (upload.py, ~14 GB free disk),
+# the catalogue's listings at 100,000 files on SQLite and PostgreSQL
+# (catalogue.py), the S3 backend on a one-node Ceph RGW against boto3 (s3.py),
+# and tus uploads against one request (tus.py). About 20 minutes in all;
 # `make bench BENCH_ARGS=--quick` is the few-minute version for development.
-bench: $(BIN)/cookiecutter
-	command -v curl >/dev/null || scripts/system-deps
+QUICK := $(if $(findstring --quick,$(BENCH_ARGS)),--quick)
+bench: $(BIN)/cookiecutter system-deps
 	$(BIN)/python benchmarks/upload.py $(BENCH_ARGS)
-	$(BIN)/python benchmarks/s3.py $(if $(findstring --quick,$(BENCH_ARGS)),--quick)
-	$(BIN)/python benchmarks/tus.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/catalogue.py $(QUICK)
+	$(BIN)/python benchmarks/s3.py $(QUICK)
+	$(BIN)/python benchmarks/tus.py $(QUICK)
 
 # Also removes build/serve: the served project, its edits and its uploads.
 clean:
