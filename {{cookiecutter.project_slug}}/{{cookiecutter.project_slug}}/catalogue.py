@@ -83,11 +83,27 @@ def parse_limit(value: str | None) -> int:
     if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_LIMIT:
         raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}")
     return int(value)
+{%- if cookiecutter.access == "accounts" %}
+
+
+def page(
+    dbsession: Session, cursor: str | None = None, limit: int = DEFAULT_LIMIT, *, owner: str | None = None
+) -> Page:
+    """The ``limit`` newest records after ``cursor`` (from the newest when ``None``).
+
+    ``owner``: only that account's files (on the index ``(owner, created
+    DESC, id DESC)``); ``None``: everyone's.
+    """
+    query = select(StoredFile).order_by(StoredFile.created.desc(), StoredFile.id.desc()).limit(limit + 1)
+    if owner is not None:
+        query = query.where(StoredFile.owner == owner)
+{%- else %}
 
 
 def page(dbsession: Session, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page:
     """The ``limit`` newest records after ``cursor`` (from the newest when ``None``)."""
     query = select(StoredFile).order_by(StoredFile.created.desc(), StoredFile.id.desc()).limit(limit + 1)
+{%- endif %}
     if cursor is not None:
         after = decode_cursor(cursor)
         query = query.where(tuple_(StoredFile.created, StoredFile.id) < tuple_(after.created, after.id))
@@ -96,11 +112,22 @@ def page(dbsession: Session, cursor: str | None = None, limit: int = DEFAULT_LIM
         return Page(files, None)
     last = files[limit - 1]
     return Page(files[:limit], encode_cursor(Position(last.created, last.id)))
+{%- if cookiecutter.access == "accounts" %}
+
+
+def totals(dbsession: Session, *, owner: str | None = None) -> tuple[int, int]:
+    """How many files are stored (``owner``'s, or everyone's for ``None``), and their total size in bytes."""
+    query = select(func.count(), func.coalesce(func.sum(StoredFile.size), 0))
+    if owner is not None:
+        query = query.where(StoredFile.owner == owner)
+    count, size = dbsession.execute(query).one()
+{%- else %}
 
 
 def totals(dbsession: Session) -> tuple[int, int]:
     """How many files are stored, and their total size in bytes."""
     count, size = dbsession.execute(select(func.count(), func.coalesce(func.sum(StoredFile.size), 0))).one()
+{%- endif %}
     return int(count), int(size)
 
 

@@ -27,8 +27,14 @@ from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 from .meta import Base
 from .stored_file import StoredFile
+{%- if cookiecutter.access == "accounts" %}
+from .user import ApiToken, ShareLink, User
+
+__all__ = ["ApiToken", "Base", "ShareLink", "StoredFile", "User"]
+{%- else %}
 
 __all__ = ["Base", "StoredFile"]
+{%- endif %}
 
 MIGRATE_COMMAND = "alembic -c development.ini upgrade head"
 SQLITE_BUSY_TIMEOUT_MS = 30_000

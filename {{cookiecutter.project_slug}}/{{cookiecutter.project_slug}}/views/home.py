@@ -8,6 +8,9 @@ from pyramid.view import view_config
 from .. import PROJECT_NAME, catalogue
 from ..errors import BadRequest
 from ..models import StoredFile
+{%- if cookiecutter.access == "accounts" %}
+from ..policy import may_see, owner_filter
+{%- endif %}
 from ..security import csrf_token
 from ..sizes import format_size
 from ..sniffing import served_type
@@ -20,7 +23,7 @@ _PREVIEWS = {"audio": "audio", "image": "image", "video": "video"}
 MAX_STORED_SHOWN = 100
 
 
-@view_config(route_name="home", request_method="GET", renderer=HOME_TEMPLATE)
+@view_config(route_name="home", request_method="GET", renderer=HOME_TEMPLATE{% if cookiecutter.access == "accounts" %}, permission="read"{% endif %})
 def home(request: Request) -> dict[str, object]:
     """The page itself: the newest 50 files, or 50 older ones from ``?cursor=``.
 
@@ -45,6 +48,16 @@ def page_values(request: Request, *, message: str | None = None, error: str | No
     upload_settings = request.upload_settings
     extensions = sorted(upload_settings.allowed_extensions)
     cursor = request.GET.get("cursor")
+{%- if cookiecutter.access == "accounts" %}
+    owner = owner_filter(request)
+    try:
+        page = catalogue.page(request.dbsession, cursor, owner=owner)
+    except BadRequest:
+        if error is None:
+            raise
+        page = catalogue.page(request.dbsession, owner=owner)  # the page that explains a bad cursor
+    count, total_size = catalogue.totals(request.dbsession, owner=owner)
+{%- else %}
     try:
         page = catalogue.page(request.dbsession, cursor)
     except BadRequest:
@@ -52,6 +65,7 @@ def page_values(request: Request, *, message: str | None = None, error: str | No
             raise
         page = catalogue.page(request.dbsession)  # the page that explains a bad cursor
     count, total_size = catalogue.totals(request.dbsession)
+{%- endif %}
     return {
         **chrome_values(request),
         "csrf_token": csrf_token(request),
@@ -71,11 +85,23 @@ def page_values(request: Request, *, message: str | None = None, error: str | No
 
 
 def chrome_values(request: Request) -> dict[str, object]:
+{%- if cookiecutter.access == "accounts" %}
+    """What every page's layout needs: the title, where static files are, and who is signed in."""
+    identity = request.identity
+    return {
+        "project_name": PROJECT_NAME,
+        "static_url": request.static_path("{{ cookiecutter.project_slug }}:static/"),
+        # A person signed in (not a program with a token): the layout shows their name and "Sign out".
+        "signed_in": identity.name if identity is not None and identity.scopes is None else None,
+        "signout_csrf_token": csrf_token(request) if identity is not None else None,
+    }
+{%- else %}
     """What every page's layout needs: the title and where static files are."""
     return {
         "project_name": PROJECT_NAME,
         "static_url": request.static_path("{{ cookiecutter.project_slug }}:static/"),
     }
+{%- endif %}
 
 
 def _file_row(request: Request, info: StoredFile) -> dict[str, object]:
@@ -90,6 +116,9 @@ def _file_row(request: Request, info: StoredFile) -> dict[str, object]:
         "created_text": created.strftime("%Y-%m-%d %H:%M UTC"),
         "url": request.route_path("file", id=info.id),
         "delete_url": request.route_path("file_delete", id=info.id),
+{%- if cookiecutter.access == "accounts" %}
+        "share_url": request.route_path("file_share", id=info.id),
+{%- endif %}
         "preview": _PREVIEWS.get(served_type(info.content_type).partition("/")[0]),
         "content_type": info.content_type,
     }
@@ -99,7 +128,7 @@ def _stored_message(request: Request) -> str | None:
     names = []
     for file_id in request.GET.get("stored", "").split(",")[:MAX_STORED_SHOWN]:
         record = catalogue.get(request.dbsession, file_id) if file_id else None
-        if record is not None:
+        if record is not None{% if cookiecutter.access == "accounts" %} and may_see(request, record){% endif %}:
             names.append(record.filename)
     if not names:
         return None
