@@ -26,7 +26,22 @@ import webtest
 
 from {{ cookiecutter.project_slug }} import main
 
-from .helpers import CSRF_INPUT, PROJECT, TESTING_INI, LiveServer, PserveServer, migrate, start_waitress, stop_waitress
+from .helpers import (
+{%- if cookiecutter.access == "accounts" %}
+    ACCOUNT,
+{%- endif %}
+    CSRF_INPUT,
+    PROJECT,
+    TESTING_INI,
+    LiveServer,
+    PserveServer,
+{%- if cookiecutter.access == "accounts" %}
+    add_account,
+{%- endif %}
+    migrate,
+    start_waitress,
+    stop_waitress,
+)
 from .postgresql import PostgreSQLServer, find_bin
 
 NO_POSTGRESQL = (
@@ -54,6 +69,10 @@ def postgresql_server() -> Iterator[PostgreSQLServer]:
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated, empty catalogue database: SQLite by default, ``"postgresql"`` when parametrized so.
+{%- if cookiecutter.access == "accounts" %}
+
+    It holds one account, ``helpers.ACCOUNT``, that signed-in clients use.
+{%- endif %}
 
     SQLite's file is kept apart from ``tmp_path``, where tests look for every
     byte an upload wrote.
@@ -62,11 +81,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     if kind == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('catalogue') / 'catalogue.sqlite'}"
         migrate(url)
+{%- if cookiecutter.access == "accounts" %}
+        add_account(url, *ACCOUNT)
+{%- endif %}
         yield url
         return
     server = request.getfixturevalue("postgresql_server")
     url = server.create_database()
     migrate(url)
+{%- if cookiecutter.access == "accounts" %}
+    add_account(url, *ACCOUNT)
+{%- endif %}
     yield url
     server.drop_database(url)
 
@@ -101,7 +126,17 @@ def app(app_settings: dict[str, str]) -> Iterator[object]:
 
 @pytest.fixture
 def testapp(app: object) -> webtest.TestApp:
+{%- if cookiecutter.access == "accounts" %}
+    """WebTest, signed in as ``helpers.ACCOUNT`` (it keeps the session cookie)."""
+    testapp = webtest.TestApp(app)
+    form = testapp.get("/signin")
+    name, password = ACCOUNT
+    fields = {"csrf_token": CSRF_INPUT.search(form.text).group(1), "name": name, "password": password}
+    testapp.post("/signin", fields, status=303)
+    return testapp
+{%- else %}
     return webtest.TestApp(app)
+{%- endif %}
 
 
 @pytest.fixture

@@ -6,7 +6,14 @@ Fixtures live in ``conftest.py``; what tests import lives here.
 import re
 import subprocess
 import threading
+{%- if cookiecutter.access == "accounts" %}
+from collections.abc import Iterator
+from contextlib import contextmanager
+{%- endif %}
 from dataclasses import dataclass
+{%- if cookiecutter.access == "accounts" %}
+from datetime import datetime
+{%- endif %}
 from pathlib import Path
 
 import alembic.command
@@ -14,7 +21,14 @@ import plaster
 import pytest
 import requests
 import sqlalchemy
+{%- if cookiecutter.access == "accounts" %}
+from sqlalchemy.orm import Session
+{%- endif %}
 from waitress import wasyncore
+
+{% if cookiecutter.access == "accounts" -%}
+from {{ cookiecutter.project_slug }} import accounts
+{% endif -%}
 
 from {{ cookiecutter.project_slug }}.models import alembic_config
 from {{ cookiecutter.project_slug }}.server import create_server
@@ -22,6 +36,10 @@ from {{ cookiecutter.project_slug }}.server import create_server
 PROJECT = Path(__file__).resolve().parent.parent
 TESTING_INI = PROJECT / "testing.ini"
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+{%- if cookiecutter.access == "accounts" %}
+# Every test database has this account (conftest's ``database_url``); ``LiveServer.client()`` signs in with it.
+ACCOUNT = ("tester", "tester-password")
+{%- endif %}
 
 
 def stored_files(storage_path: Path) -> list[Path]:
@@ -36,16 +54,63 @@ class LiveServer:
     url: str
     storage_path: Path
     temp_path: Path
+{%- if cookiecutter.access == "accounts" %}
+
+    def client(self, account: tuple[str, str] = ACCOUNT) -> requests.Session:
+        """A ``requests`` session signed in as ``account``, with the CSRF token as a header."""
+        session = requests.Session()
+        sign_in(session, self.url, *account).raise_for_status()
+        page = session.get(self.url + "/", timeout=10)
+{%- else %}
 
     def client(self) -> requests.Session:
         """A ``requests`` session holding the CSRF cookie, with the token as a header."""
         session = requests.Session()
         page = session.get(self.url + "/", timeout=10)
+{%- endif %}
         page.raise_for_status()
         session.headers["X-CSRF-Token"] = CSRF_INPUT.search(page.text).group(1)
         return session
 
 
+{% if cookiecutter.access == "accounts" -%}
+def sign_in(session: requests.Session, url: str, name: str, password: str) -> requests.Response:
+    """Sign ``session`` in through the sign-in form, as a browser would; the final response."""
+    form = session.get(url + "/signin", timeout=10)
+    token = CSRF_INPUT.search(form.text).group(1)
+    fields = {"csrf_token": token, "name": name, "password": password}
+    return session.post(url + "/signin", data=fields, timeout=30)
+
+
+def add_account(database_url: str, name: str, password: str, *, admin: bool = False) -> None:
+    """Create an account in the catalogue at ``database_url``, as ``{{ cookiecutter.project_slug }}-users add`` does."""
+    with catalogue_session(database_url) as dbsession, dbsession.begin():
+        accounts.add_user(dbsession, name, password, admin=admin)
+
+
+def add_token(database_url: str, name: str, scopes: str, *, expires: datetime | None = None) -> str:
+    """A new API token for the account ``name``: the secret, as ``{{ cookiecutter.project_slug }}-users token`` prints it."""
+    with catalogue_session(database_url) as dbsession, dbsession.begin():
+        user = accounts.find_user(dbsession, name)
+        return accounts.make_token(dbsession, user, "test token", scopes, expires)[1]
+
+
+@contextmanager
+def catalogue_session(database_url: str) -> Iterator[Session]:
+    """A plain SQLAlchemy session on the test's catalogue (outside any request)."""
+    engine = sqlalchemy.create_engine(database_url)
+    try:
+        with Session(engine) as dbsession:
+            yield dbsession
+    finally:
+        engine.dispose()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+{% endif -%}
 def server_options() -> dict[str, str]:
     """testing.ini's ``[server:main]`` options that waitress takes as arguments."""
     options = dict(plaster.get_settings(str(TESTING_INI), "server:main"))

@@ -22,9 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from pyramid.authorization import Allowed, Denied
 from pyramid.config import Configurator
 from pyramid.request import Request
+from pyramid.security import Allowed, Denied
 from pyramid.session import SignedCookieSessionFactory
 from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
