@@ -36,6 +36,7 @@ from .helpers import (
     LiveServer,
     PserveServer,
 {%- if cookiecutter.access == "accounts" %}
+    SignedIn,
     add_account,
 {%- endif %}
     migrate,
@@ -114,6 +115,37 @@ def storage_path(app_settings: dict[str, str]) -> Path:
 @pytest.fixture
 def temp_path(app_settings: dict[str, str]) -> Path:
     return Path(app_settings["uploads.temp_path"])
+{%- if cookiecutter.access == "accounts" %}
+
+
+@pytest.fixture
+def anonymous_app(app_settings: dict[str, str]) -> Iterator[object]:
+    """The WSGI application, built by ``main`` exactly as ``pserve`` builds it."""
+    saved = tempfile.tempdir  # main() points tempfile at temp_path; give it back
+    yield main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **app_settings)
+    tempfile.tempdir = saved
+
+
+@pytest.fixture
+def app(anonymous_app: object) -> object:
+    """The application as the tests' account sees it (``helpers.SignedIn``).
+
+    Tests of uploads, downloads and the wire speak as a signed-in user;
+    the accounts tests use ``anonymous_app`` and sign in themselves.
+    """
+    return SignedIn(anonymous_app, *ACCOUNT)
+
+
+@pytest.fixture
+def accounts_server(anonymous_app: object, storage_path: Path, temp_path: Path) -> Iterator[LiveServer]:
+    """``anonymous_app`` under real waitress: requests carry only the credentials they send."""
+    server, thread = start_waitress(anonymous_app)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{server.effective_port}", storage_path, temp_path)
+    finally:
+        stop_waitress(server)
+        thread.join(timeout=10)
+{%- else %}
 
 
 @pytest.fixture
@@ -122,21 +154,12 @@ def app(app_settings: dict[str, str]) -> Iterator[object]:
     saved = tempfile.tempdir  # main() points tempfile at temp_path; give it back
     yield main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **app_settings)
     tempfile.tempdir = saved
+{%- endif %}
 
 
 @pytest.fixture
 def testapp(app: object) -> webtest.TestApp:
-{%- if cookiecutter.access == "accounts" %}
-    """WebTest, signed in as ``helpers.ACCOUNT`` (it keeps the session cookie)."""
-    testapp = webtest.TestApp(app)
-    form = testapp.get("/signin")
-    name, password = ACCOUNT
-    fields = {"csrf_token": CSRF_INPUT.search(form.text).group(1), "name": name, "password": password}
-    testapp.post("/signin", fields, status=303)
-    return testapp
-{%- else %}
     return webtest.TestApp(app)
-{%- endif %}
 
 
 @pytest.fixture
@@ -169,7 +192,11 @@ def make_live_server(
 
     def make(**overrides: str) -> LiveServer:
         settings = {**app_settings, **{f"uploads.{name}": value for name, value in overrides.items()}}
-        server, thread = start_waitress(main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **settings))
+        app = main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **settings)
+{%- if cookiecutter.access == "accounts" %}
+        app = SignedIn(app, *ACCOUNT)
+{%- endif %}
+        server, thread = start_waitress(app)
         servers.append((server, thread))
         return LiveServer(f"http://127.0.0.1:{server.effective_port}", storage_path, temp_path)
 

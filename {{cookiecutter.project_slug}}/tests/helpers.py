@@ -22,6 +22,9 @@ import pytest
 import requests
 import sqlalchemy
 {%- if cookiecutter.access == "accounts" %}
+import webtest
+{%- endif %}
+{%- if cookiecutter.access == "accounts" %}
 from sqlalchemy.orm import Session
 {%- endif %}
 from waitress import wasyncore
@@ -31,6 +34,9 @@ from {{ cookiecutter.project_slug }} import accounts
 {% endif -%}
 
 from {{ cookiecutter.project_slug }}.models import alembic_config
+{%- if cookiecutter.access == "accounts" %}
+from {{ cookiecutter.project_slug }}.policy import SESSION_COOKIE
+{%- endif %}
 from {{ cookiecutter.project_slug }}.server import create_server
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -74,6 +80,31 @@ class LiveServer:
 
 
 {% if cookiecutter.access == "accounts" -%}
+class SignedIn:
+    """WSGI middleware: a request with no credentials of its own gets the session cookie of ``name``.
+
+    The cookie comes from a real sign-in through the sign-in form, once; the
+    application's own security policy checks it on every request. A request
+    that sends an ``Authorization`` header or a session cookie of its own is
+    passed on untouched, so CSRF and the accounts' rules still apply.
+    """
+
+    def __init__(self, app: object, name: str, password: str) -> None:
+        self.app = app
+        self.registry = app.registry
+        testapp = webtest.TestApp(app)
+        form = testapp.get("/signin")
+        fields = {"csrf_token": CSRF_INPUT.search(form.text).group(1), "name": name, "password": password}
+        testapp.post("/signin", fields, status=303)
+        self.cookie = f"{SESSION_COOKIE}={testapp.cookies[SESSION_COOKIE]}"
+
+    def __call__(self, environ: dict, start_response: object) -> object:
+        cookies = environ.get("HTTP_COOKIE", "")
+        if "HTTP_AUTHORIZATION" not in environ and f"{SESSION_COOKIE}=" not in cookies:
+            environ["HTTP_COOKIE"] = f"{cookies}; {self.cookie}" if cookies else self.cookie
+        return self.app(environ, start_response)
+
+
 def sign_in(session: requests.Session, url: str, name: str, password: str) -> requests.Response:
     """Sign ``session`` in through the sign-in form, as a browser would; the final response."""
     form = session.get(url + "/signin", timeout=10)

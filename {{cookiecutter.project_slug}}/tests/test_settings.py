@@ -244,7 +244,7 @@ def test_ini_file_loads_into_a_working_app(ini: str, tmp_path: Path, restore_tem
     shutil.copy(PROJECT / ini, copy)
     alembic.command.upgrade(alembic_config(str(copy)), "head")  # the README's migration command
     app = get_app(str(copy), "main")
-    page = webtest.TestApp(app).get("/")
+    page = webtest.TestApp(app).get("/{% if cookiecutter.access == "accounts" %}signin{% endif %}")
     assert page.status_int == 200
     assert 'name="csrf_token"' in page.text
     parser = configparser.ConfigParser(interpolation=None)
