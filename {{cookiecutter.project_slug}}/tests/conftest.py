@@ -72,7 +72,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     """A migrated, empty catalogue database: SQLite by default, ``"postgresql"`` when parametrized so.
 {%- if cookiecutter.access == "accounts" %}
 
-    It holds one account, ``helpers.ACCOUNT``, that signed-in clients use.
+    It holds one account, ``helpers.ACCOUNT``, that signed-in clients use:
+    an admin, so the tests of storing and serving see every file.
 {%- endif %}
 
     SQLite's file is kept apart from ``tmp_path``, where tests look for every
@@ -83,7 +84,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         url = f"sqlite:///{tmp_path_factory.mktemp('catalogue') / 'catalogue.sqlite'}"
         migrate(url)
 {%- if cookiecutter.access == "accounts" %}
-        add_account(url, *ACCOUNT)
+        add_account(url, *ACCOUNT, admin=True)
 {%- endif %}
         yield url
         return
@@ -91,7 +92,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     url = server.create_database()
     migrate(url)
 {%- if cookiecutter.access == "accounts" %}
-    add_account(url, *ACCOUNT)
+    add_account(url, *ACCOUNT, admin=True)
 {%- endif %}
     yield url
     server.drop_database(url)

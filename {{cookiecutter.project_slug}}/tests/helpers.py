@@ -43,7 +43,8 @@ PROJECT = Path(__file__).resolve().parent.parent
 TESTING_INI = PROJECT / "testing.ini"
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 {%- if cookiecutter.access == "accounts" %}
-# Every test database has this account (conftest's ``database_url``); ``LiveServer.client()`` signs in with it.
+# Every test database has this admin account (conftest's ``database_url``);
+# ``LiveServer.client()`` and ``SignedIn`` sign in with it.
 ACCOUNT = ("tester", "tester-password")
 {%- endif %}
 

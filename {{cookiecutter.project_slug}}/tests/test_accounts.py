@@ -5,6 +5,7 @@ serves ``anonymous_app``). The sign-in slowdown is tested with the throttle's
 clock replaced, never by sleeping.
 """
 
+import json
 import socket
 import subprocess
 import sys
@@ -21,7 +22,6 @@ from {{ cookiecutter.project_slug }}.models import ApiToken, ShareLink
 from {{ cookiecutter.project_slug }}.throttle import FREE_FAILURES
 
 from .helpers import (
-    ACCOUNT,
     CSRF_INPUT,
     JSON,
     LiveServer,
@@ -34,6 +34,7 @@ from .helpers import (
     write_ini,
 )
 
+USER = ("alice", "alice-password")
 OTHER = ("other", "other-password")
 ADMIN = ("admin", "admin-password")
 FILE = ("hello.txt", b"hello, world\n")
@@ -41,7 +42,8 @@ FILE = ("hello.txt", b"hello, world\n")
 
 @pytest.fixture
 def server(accounts_server: LiveServer, database_url: str) -> LiveServer:
-    """The accounts server, with ``other`` and an ``admin`` beside the tests' account."""
+    """The accounts server, with two users and an admin."""
+    add_account(database_url, *USER)
     add_account(database_url, *OTHER)
     add_account(database_url, *ADMIN, admin=True)
     return accounts_server
@@ -49,9 +51,9 @@ def server(accounts_server: LiveServer, database_url: str) -> LiveServer:
 
 @pytest.fixture
 def token(database_url: str) -> Callable[..., str]:
-    """``token("read upload")``: a new token of the tests' account with these scopes."""
+    """``token("read upload")``: a new token of ``USER``'s with these scopes."""
 
-    def make(scopes: str, *, name: str = ACCOUNT[0], expires: datetime | None = None) -> str:
+    def make(scopes: str, *, name: str = USER[0], expires: datetime | None = None) -> str:
         return add_token(database_url, name, scopes, expires=expires)
 
     return make
@@ -103,14 +105,14 @@ def test_upload_without_credentials_keeps_nothing(server: LiveServer) -> None:
 
 
 def test_signed_in_user_uploads_lists_and_downloads(server: LiveServer) -> None:
-    session = server.client()
+    session = server.client(USER)
     stored = session.post(server.url + "/files", files={"file": FILE}, headers=JSON, timeout=30).json()["files"][0]
     assert listed_ids(server, session) == [stored["id"]]
     assert session.get(stored["url"], timeout=10).content == FILE[1]
 
 
 def test_session_upload_without_the_csrf_token_is_refused(server: LiveServer) -> None:
-    session = server.client()
+    session = server.client(USER)
     del session.headers["X-CSRF-Token"]
     response = session.post(server.url + "/files", files={"file": FILE}, headers=JSON, timeout=30)
     assert response.status_code == 400
@@ -118,20 +120,20 @@ def test_session_upload_without_the_csrf_token_is_refused(server: LiveServer) ->
 
 
 def test_session_delete_without_the_csrf_token_is_refused(server: LiveServer) -> None:
-    stored = uploaded_by(server, ACCOUNT)
-    session = server.client()
+    stored = uploaded_by(server, USER)
+    session = server.client(USER)
     del session.headers["X-CSRF-Token"]
     assert session.delete(stored["url"], headers=JSON, timeout=10).status_code == 400
 
 
 def test_sign_in_form_without_the_csrf_token_is_refused(server: LiveServer) -> None:
-    fields = {"name": ACCOUNT[0], "password": ACCOUNT[1]}
+    fields = {"name": USER[0], "password": USER[1]}
     response = requests.post(server.url + "/signin", data=fields, headers=JSON, timeout=10, allow_redirects=False)
     assert response.status_code == 400
 
 
 def test_wrong_password_and_unknown_name_get_the_same_answer(server: LiveServer) -> None:
-    wrong_password = sign_in(requests.Session(), server.url, ACCOUNT[0], "not-the-password")
+    wrong_password = sign_in(requests.Session(), server.url, USER[0], "not-the-password")
     unknown_name = sign_in(requests.Session(), server.url, "nobody-by-this-name", "not-the-password")
     assert wrong_password.status_code == unknown_name.status_code == 400
     assert "Wrong name or password" in wrong_password.text
@@ -145,14 +147,14 @@ def test_disabled_account_cannot_sign_in(server: LiveServer, database_url: str) 
 
 
 def test_sign_out_ends_the_session(server: LiveServer) -> None:
-    session = server.client()
+    session = server.client(USER)
     response = session.post(server.url + "/signout", data={"csrf_token": session.headers["X-CSRF-Token"]}, timeout=10)
     assert response.url.endswith("/signin")
     assert session.get(server.url + "/files", headers=JSON, timeout=10).status_code == 401
 
 
 def test_tampered_session_cookie_is_treated_as_no_session(server: LiveServer) -> None:
-    session = server.client()
+    session = server.client(USER)
     value = session.cookies["session"]
     session.cookies.set("session", value[:-4] + ("AAAA" if not value.endswith("AAAA") else "BBBB"))
     assert session.get(server.url + "/files", headers=JSON, timeout=10).status_code == 401
@@ -161,13 +163,13 @@ def test_tampered_session_cookie_is_treated_as_no_session(server: LiveServer) ->
 def test_sign_in_redirects_only_to_a_path_on_this_site(server: LiveServer) -> None:
     session = requests.Session()
     token = CSRF_INPUT.search(session.get(server.url + "/signin", timeout=10).text).group(1)
-    fields = {"csrf_token": token, "name": ACCOUNT[0], "password": ACCOUNT[1], "next": "//evil.example/"}
+    fields = {"csrf_token": token, "name": USER[0], "password": USER[1], "next": "//evil.example/"}
     response = session.post(server.url + "/signin", data=fields, allow_redirects=False, timeout=10)
     assert response.status_code == 303
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == server.url + "/"
 
 
-@pytest.mark.parametrize(("name", "password"), [("n" * 10_000, "x"), (ACCOUNT[0], "p" * 100_000)])
+@pytest.mark.parametrize(("name", "password"), [("n" * 10_000, "x"), (USER[0], "p" * 100_000)])
 def test_over_long_name_or_password_is_a_clear_4xx(server: LiveServer, name: str, password: str) -> None:
     response = sign_in(requests.Session(), server.url, name, password)
     assert 400 <= response.status_code < 500
@@ -191,12 +193,12 @@ def test_failed_sign_ins_are_slowed_down_per_account(server: LiveServer, anonymo
     clock = Clock()
     anonymous_app.registry["signin_throttle"].clock = clock
     for _ in range(FREE_FAILURES):
-        assert sign_in(requests.Session(), server.url, ACCOUNT[0], "wrong-password").status_code == 400
-    refused = sign_in(requests.Session(), server.url, *ACCOUNT)  # even the right password must wait
+        assert sign_in(requests.Session(), server.url, USER[0], "wrong-password").status_code == 400
+    refused = sign_in(requests.Session(), server.url, *USER)  # even the right password must wait
     assert refused.status_code == 429
     assert int(refused.headers["Retry-After"]) >= 1
     clock.now += int(refused.headers["Retry-After"])
-    assert sign_in(requests.Session(), server.url, *ACCOUNT).status_code == 200
+    assert sign_in(requests.Session(), server.url, *USER).status_code == 200
 
 
 def test_the_slowdown_doubles_with_each_further_failure(server: LiveServer, anonymous_app: object) -> None:
@@ -234,12 +236,11 @@ def test_token_uploads_without_any_csrf_token(server: LiveServer, token: Callabl
 def test_token_without_the_scope_is_403(
     server: LiveServer, token: Callable[..., str], scope: str, method: str, path: str
 ) -> None:
-    stored = uploaded_by(server, ACCOUNT)
+    stored = uploaded_by(server, USER)
     others = " ".join(name for name in ("read", "upload", "delete") if name != scope)
     kwargs = {"files": {"file": FILE}} if method == "POST" else {}
-    response = requests.request(
-        method, server.url + path.format(id=stored["id"]), headers={**JSON, **bearer(token(others))}, timeout=10, **kwargs
-    )
+    url = server.url + path.format(id=stored["id"])
+    response = requests.request(method, url, headers={**JSON, **bearer(token(others))}, timeout=10, **kwargs)
     assert response.status_code == 403
     assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
 
@@ -290,13 +291,13 @@ def test_non_utf8_authorization_header_is_401_not_500(server: LiveServer) -> Non
 
 
 def test_basic_authorization_is_401_invalid_request(server: LiveServer) -> None:
-    response = requests.get(server.url + "/files", headers=JSON, auth=ACCOUNT, timeout=10)
+    response = requests.get(server.url + "/files", headers=JSON, auth=USER, timeout=10)
     assert response.status_code == 401
     assert 'error="invalid_request"' in response.headers["WWW-Authenticate"]
 
 
 def test_token_made_on_the_account_page_is_shown_once_and_works(server: LiveServer) -> None:
-    session = server.client()
+    session = server.client(USER)
     fields = {"csrf_token": session.headers["X-CSRF-Token"], "label": "laptop", "scope": ["read", "upload"]}
     page = session.post(server.url + "/account/tokens", data=fields, timeout=10)
     assert page.status_code == 201
@@ -315,14 +316,14 @@ def test_token_cannot_manage_tokens(server: LiveServer, token: Callable[..., str
 
 
 def test_users_list_only_their_own_files(server: LiveServer) -> None:
-    mine, theirs = uploaded_by(server, ACCOUNT), uploaded_by(server, OTHER)
-    assert listed_ids(server, server.client()) == [mine["id"]]
+    mine, theirs = uploaded_by(server, USER), uploaded_by(server, OTHER)
+    assert listed_ids(server, server.client(USER)) == [mine["id"]]
     assert listed_ids(server, server.client(OTHER)) == [theirs["id"]]
 
 
 def test_someone_elses_file_is_404_to_download_and_delete(server: LiveServer) -> None:
     theirs = uploaded_by(server, OTHER)
-    session = server.client()
+    session = server.client(USER)
     assert session.get(theirs["url"], timeout=10).status_code == 404
     assert session.delete(theirs["url"], headers=JSON, timeout=10).status_code == 404
     assert server.client(OTHER).get(theirs["url"], timeout=10).status_code == 200
@@ -334,7 +335,7 @@ def test_someone_elses_file_is_404_to_a_token(server: LiveServer, token: Callabl
 
 
 def test_admin_sees_downloads_and_deletes_every_file(server: LiveServer) -> None:
-    mine, theirs = uploaded_by(server, ACCOUNT), uploaded_by(server, OTHER)
+    mine, theirs = uploaded_by(server, USER), uploaded_by(server, OTHER)
     admin = server.client(ADMIN)
     assert set(listed_ids(server, admin)) == {mine["id"], theirs["id"]}
     assert admin.get(theirs["url"], timeout=10).content == FILE[1]
@@ -343,7 +344,7 @@ def test_admin_sees_downloads_and_deletes_every_file(server: LiveServer) -> None
 
 def test_the_page_shows_only_your_files(server: LiveServer) -> None:
     uploaded_by(server, OTHER)
-    page = server.client().get(server.url + "/", timeout=10).text
+    page = server.client(USER).get(server.url + "/", timeout=10).text
     assert "No files yet." in page and 'class="file"' not in page
 
 
@@ -356,8 +357,8 @@ def share(server: LiveServer, session: requests.Session, file_id: str, **fields:
 
 
 def test_share_link_downloads_without_signing_in_with_the_safe_headers(server: LiveServer) -> None:
-    stored = uploaded_by(server, ACCOUNT)
-    link = share(server, server.client(), stored["id"]).json()
+    stored = uploaded_by(server, USER)
+    link = share(server, server.client(USER), stored["id"]).json()
     response = requests.get(link["url"], timeout=10)
     assert response.content == FILE[1]
     assert response.headers["Content-Disposition"].startswith("attachment")
@@ -366,8 +367,8 @@ def test_share_link_downloads_without_signing_in_with_the_safe_headers(server: L
 
 
 def test_revoked_share_link_is_404(server: LiveServer) -> None:
-    session = server.client()
-    link = share(server, session, uploaded_by(server, ACCOUNT)["id"]).json()
+    session = server.client(USER)
+    link = share(server, session, uploaded_by(server, USER)["id"]).json()
     revoke = session.post(
         f"{server.url}/account/links/{link['id']}/revoke", data={"csrf_token": session.headers["X-CSRF-Token"]}
     )
@@ -376,7 +377,7 @@ def test_revoked_share_link_is_404(server: LiveServer) -> None:
 
 
 def test_expired_share_link_is_404(server: LiveServer, database_url: str) -> None:
-    link = share(server, server.client(), uploaded_by(server, ACCOUNT)["id"], expires_days="1").json()
+    link = share(server, server.client(USER), uploaded_by(server, USER)["id"], expires_days="1").json()
     with catalogue_session(database_url) as dbsession, dbsession.begin():
         dbsession.get(ShareLink, link["id"]).expires = datetime.now(UTC) - timedelta(seconds=1)
     assert requests.get(link["url"], timeout=10).status_code == 404
@@ -388,7 +389,7 @@ def test_made_up_share_link_is_404(server: LiveServer) -> None:
 
 def test_nobody_shares_someone_elses_file(server: LiveServer) -> None:
     theirs = uploaded_by(server, OTHER)
-    assert share(server, server.client(), theirs["id"]).status_code == 404
+    assert share(server, server.client(USER), theirs["id"]).status_code == 404
 
 
 # -- the users command ------------------------------------------------------------------------
@@ -412,28 +413,29 @@ def test_users_command_token_uploads_with_curl_in_one_line(
     server: LiveServer, database_url: str, tmp_path: Path
 ) -> None:
     ini = write_ini(tmp_path / "users.ini", database_url)
-    made = users_command(ini, "token", ACCOUNT[0], "--label", "curl", "--scope", "upload")
+    made = users_command(ini, "token", USER[0], "--label", "curl", "--scope", "upload")
     assert made.returncode == 0, made.stderr
     secret = made.stdout.split()[-1]
     (tmp_path / "notes.txt").write_bytes(b"notes\n")
     curl = subprocess.run(
-        ["curl", "-sS", "-H", f"Authorization: Bearer {secret}", "-F", "file=@notes.txt", server.url + "/files"],
+        ["curl", "-sS", "-H", f"Authorization: Bearer {secret}", "-H", "Accept: application/json",
+         "-F", "file=@notes.txt", server.url + "/files"],
         cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert curl.returncode == 0, curl.stderr
-    assert "notes.txt" in curl.stdout
+    assert json.loads(curl.stdout)["files"][0]["filename"] == "notes.txt"
 
 
 def test_users_command_revoke_stops_the_token(server: LiveServer, database_url: str, tmp_path: Path) -> None:
     ini = write_ini(tmp_path / "users.ini", database_url)
-    made = users_command(ini, "token", ACCOUNT[0], "--label", "once", "--scope", "read")
+    made = users_command(ini, "token", USER[0], "--label", "once", "--scope", "read")
     token_id, secret = made.stdout.split()[1], made.stdout.split()[-1]
     assert users_command(ini, "revoke", token_id).returncode == 0
     assert requests.get(server.url + "/files", headers={**JSON, **bearer(secret)}, timeout=10).status_code == 401
 
 
-def test_users_command_refuses_a_taken_name(database_url: str, tmp_path: Path) -> None:
+def test_users_command_refuses_a_taken_name(server: LiveServer, database_url: str, tmp_path: Path) -> None:
     ini = write_ini(tmp_path / "users.ini", database_url)
-    refused = users_command(ini, "add", ACCOUNT[0], "--generate")
+    refused = users_command(ini, "add", USER[0], "--generate")
     assert refused.returncode == 1
     assert "already an account" in refused.stderr

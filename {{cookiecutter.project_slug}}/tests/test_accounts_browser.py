@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from .helpers import ACCOUNT, LiveServer, add_account
+from .helpers import LiveServer, add_account
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+USER = ("alice", "alice-password")
 OTHER = ("other", "other-password")
 
 expect.set_options(timeout=10_000)
@@ -35,6 +36,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def server(accounts_server: LiveServer, database_url: str) -> LiveServer:
+    add_account(database_url, *USER)
     add_account(database_url, *OTHER)
     return accounts_server
 
@@ -68,7 +70,7 @@ def test_sign_in_upload_see_only_your_files_sign_out(
     other = signed_in_page(browser, server, OTHER, javascript=javascript)
     upload(other, theirs)
 
-    page = signed_in_page(browser, server, ACCOUNT, javascript=javascript)
+    page = signed_in_page(browser, server, USER, javascript=javascript)
     upload(page, mine)
     page.reload()
     expect(page.locator("#file-list .file-name")).to_have_text(["mine.txt"])
@@ -82,7 +84,7 @@ def test_sign_in_upload_see_only_your_files_sign_out(
 def test_wrong_password_shows_one_message_for_both_mistakes(browser: Browser, server: LiveServer) -> None:
     page = browser.new_context(base_url=server.url).new_page()
     page.goto("/signin")
-    page.get_by_label("Name").fill(ACCOUNT[0])
+    page.get_by_label("Name").fill(USER[0])
     page.get_by_label("Password").fill("not-the-password")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_have_text("Wrong name or password.")

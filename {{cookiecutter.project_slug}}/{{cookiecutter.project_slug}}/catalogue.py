@@ -155,12 +155,27 @@ def add(dbsession: Session, storage: Storage, records: Sequence[StoredFile]) -> 
     begin_write(dbsession)
     dbsession.add_all(records)
     dbsession.flush()
+{%- if cookiecutter.access == "accounts" %}
+
+
+def remove(dbsession: Session, storage: Storage, file_id: str, *, owner: str | None = None) -> None:
+    """Delete a record, then (once that is committed) its bytes; :class:`NotFound` if there is none.
+
+    ``owner``: only if it is that account's file; ``None``: whoever's it is.
+    """
+    begin_write(dbsession)
+    query = delete(StoredFile).where(StoredFile.id == file_id)
+    if owner is not None:
+        query = query.where(StoredFile.owner == owner)
+    key = dbsession.scalar(query.returning(StoredFile.storage_key))
+{%- else %}
 
 
 def remove(dbsession: Session, storage: Storage, file_id: str) -> None:
     """Delete a record, then (once that is committed) its bytes; :class:`NotFound` if there is none."""
     begin_write(dbsession)
     key = dbsession.scalar(delete(StoredFile).where(StoredFile.id == file_id).returning(StoredFile.storage_key))
+{%- endif %}
     if key is None:
         raise NotFound(file_id)
 

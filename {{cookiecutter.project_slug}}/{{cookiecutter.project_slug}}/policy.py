@@ -28,6 +28,7 @@ from pyramid.security import Allowed, Denied
 from pyramid.session import SignedCookieSessionFactory
 from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from . import accounts
 from .models import ApiToken, StoredFile, User
@@ -71,16 +72,21 @@ class SecurityPolicy:
     """Pyramid's ``ISecurityPolicy``: identity from a bearer token or the session; permissions by scope."""
 
     def identity(self, request: Request) -> Identity | None:
+        """Who sent ``request``; ``None`` for nobody, with ``request.bearer_error`` set for a bad token.
+
+        Looked up in a short read of its own, not in the request's
+        transaction: on SQLite, a transaction that reads before it writes
+        can fail at once with "database is locked" (``models.begin_write``).
+        """
         header = request.headers.get("Authorization")
-        if header is not None:
-            return self._bearer_identity(request, header)
-        user_id = request.session.get(SESSION_USER)
-        if not isinstance(user_id, str):
-            return None
-        user = request.dbsession.get(User, user_id)
-        if user is None or user.disabled:
-            return None
-        return Identity(user.id, user.name, user.is_admin)
+        with request.registry["dbsession_factory"]() as dbsession:
+            if header is not None:
+                return self._bearer_identity(request, dbsession, header)
+            user_id = request.session.get(SESSION_USER)
+            user = dbsession.get(User, user_id) if isinstance(user_id, str) else None
+            if user is None or user.disabled:
+                return None
+            return Identity(user.id, user.name, user.is_admin)
 
     def authenticated_userid(self, request: Request) -> str | None:
         identity = request.identity
@@ -105,13 +111,13 @@ class SecurityPolicy:
         request.session.invalidate()
         return []
 
-    def _bearer_identity(self, request: Request, header: str) -> Identity | None:
+    def _bearer_identity(self, request: Request, dbsession: Session, header: str) -> Identity | None:
         scheme, _, secret = header.strip().partition(" ")
         secret = secret.strip()
         if scheme.lower() != "bearer" or not secret:
             request.bearer_error = BearerError("invalid_request", "Send Authorization: Bearer <token>")
             return None
-        found = accounts.find_token(request.dbsession, secret)
+        found = accounts.find_token(dbsession, secret)
         if found is None:
             request.bearer_error = BearerError("invalid_token", "The token is unknown, revoked or expired")
             return None

@@ -58,8 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     try:
-        with transaction.manager as manager:
-            return run(get_tm_session(get_session_factory(engine), manager), args)
+        with transaction.manager:
+            return run(get_tm_session(get_session_factory(engine), transaction.manager), args)
     except accounts.AccountError as error:
         print(error, file=sys.stderr)
         return 1

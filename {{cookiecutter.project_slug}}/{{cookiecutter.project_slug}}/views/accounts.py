@@ -19,7 +19,7 @@ from pyramid.view import forbidden_view_config, view_config
 
 from .. import accounts, catalogue
 from ..errors import BadRequest
-from ..models import User
+from ..models import User, begin_write
 from ..policy import may_see
 from ..security import CSRF_FIELD, csrf_token, csrf_valid, header_csrf_valid
 from ..serving import file_response
@@ -126,6 +126,7 @@ def create_token(request: Request) -> Response:
     """A new API token from the account page: shown once, in the page this answers with."""
     form = read_form(request)
     require_csrf(request, form)
+    begin_write(request.dbsession)
     user = request.dbsession.get(User, request.identity.user_id)
     try:
         expires = accounts.parse_expiry(form.get("expires_days"))
@@ -142,6 +143,7 @@ def create_token(request: Request) -> Response:
 @view_config(route_name="token_revoke", request_method="POST", permission="account")
 def revoke_token(request: Request) -> Response:
     require_csrf(request, read_form(request))
+    begin_write(request.dbsession)
     user = request.dbsession.get(User, request.identity.user_id)
     if not accounts.revoke_token(request.dbsession, user, request.matchdict["id"]):
         raise HTTPNotFound("You have no token with this id")
@@ -153,6 +155,7 @@ def create_share_link(request: Request) -> Response:
     """A link that downloads one of your files without signing in (optional ``expires_days``)."""
     form = read_form(request)
     require_csrf(request, form)
+    begin_write(request.dbsession)  # this transaction reads, then writes: take the write lock first
     record = catalogue.get(request.dbsession, request.matchdict["id"])
     if record is None or not may_see(request, record):
         raise HTTPNotFound("No stored file has this id")
@@ -173,6 +176,7 @@ def create_share_link(request: Request) -> Response:
 @view_config(route_name="share_revoke", request_method="POST", permission="account")
 def revoke_share_link(request: Request) -> Response:
     require_csrf(request, read_form(request))
+    begin_write(request.dbsession)
     if not accounts.revoke_share_link(request.dbsession, request.identity.user_id, request.matchdict["id"]):
         raise HTTPNotFound("You have no share link with this id")
     return HTTPSeeOther(request.route_path("account"))

@@ -97,13 +97,13 @@ def delete_form(request: Request) -> Response:
 
 
 def _delete(request: Request) -> None:
-{%- if cookiecutter.access == "accounts" %}
-    record = catalogue.get(request.dbsession, request.matchdict["id"])
-    if record is None or not may_see(request, record):
-        raise HTTPNotFound("No stored file has this id")
-{%- endif %}
     try:
+{%- if cookiecutter.access == "accounts" %}
+        # Someone else's file is "not found": the delete matches the id and the owner.
+        catalogue.remove(request.dbsession, request.storage, request.matchdict["id"], owner=owner_filter(request))
+{%- else %}
         catalogue.remove(request.dbsession, request.storage, request.matchdict["id"])
+{%- endif %}
     except NotFound:
         raise HTTPNotFound("No stored file has this id") from None
 
