@@ -405,7 +405,7 @@ def test_users_command_adds_an_account_that_can_sign_in(server: LiveServer, data
     ini = write_ini(tmp_path / "users.ini", database_url)
     added = users_command(ini, "add", "carol", "--generate")
     assert added.returncode == 0, added.stderr
-    password = added.stdout.split("Password (shown once): ")[1].strip()
+    password = added.stdout.split("password (shown once): ")[1].strip()
     assert sign_in(requests.Session(), server.url, "carol", password).status_code == 200
 
 

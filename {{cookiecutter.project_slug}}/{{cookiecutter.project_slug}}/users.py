@@ -1,6 +1,6 @@
 """``{{ cookiecutter.project_slug }}-users INI COMMAND``: accounts and API tokens from the command line.
 
-    add NAME [--admin] [--generate] [--if-missing]   a new account
+    add NAME [--admin] [--generate] [--if-missing] [--url URL]   a new account
     list                                             every account
     disable NAME / enable NAME                       stop (or allow again) signing in and its tokens
     reset NAME [--generate]                          a new password
@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--admin", action="store_true", help="may see and delete every file")
     add.add_argument("--generate", action="store_true", help="draw a password and print it once")
     add.add_argument("--if-missing", action="store_true", help="do nothing if the account exists")
+    add.add_argument("--url", help="the site's address, printed with the password")
     commands.add_parser("list", help="list the accounts")
     for name, text in (("disable", "disable an account"), ("enable", "enable an account again")):
         commands.add_parser(name, help=text).add_argument("name")
@@ -76,7 +77,8 @@ def run(dbsession: Session, args: argparse.Namespace) -> int:
         user = accounts.add_user(dbsession, args.name, password, admin=args.admin)
         print(f"Added {'admin ' if user.is_admin else ''}{user.name}")
         if args.generate:
-            print(f"Password (shown once): {password}")
+            where = f" at {args.url}" if args.url else ""
+            print(f"Sign in{where} as {user.name}; password (shown once): {password}")
     elif args.command == "list":
         for user in dbsession.scalars(select(User).order_by(User.name)):
             flags = [flag for flag, on in (("admin", user.is_admin), ("disabled", user.disabled)) if on]
