@@ -13,7 +13,6 @@ The generated suites include the browser tests (headless Chromium, from
 import hashlib
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -53,11 +52,15 @@ def install(project: Path) -> Path:
     return venv / "bin"
 
 
-@pytest.fixture(scope="module", params=LANGUAGES)
+# One bake per template language (with accounts, the default), and one without accounts.
+BAKES = {**{language: {"template_language": language} for language in LANGUAGES}, "access-open": {"access": "open"}}
+
+
+@pytest.fixture(scope="module", params=list(BAKES))
 def installed(request, cookies_session) -> tuple[str, Path, Path]:
     """A project of its own (not the render tests' shared bakes, which must stay pristine)."""
     language = request.param
-    result = cookies_session.bake(extra_context={"template_language": language})
+    result = cookies_session.bake(extra_context=BAKES[language])
     assert result.exit_code == 0, result.exception
     project = Path(result.project_path)
     return language, project, install(project)
@@ -101,7 +104,7 @@ def served(tmp_path_factory) -> Iterator[Path]:
         start_new_session=True,
     )
     try:
-        _wait_for_page(SERVE_URL + "/", server, log, timeout=180)
+        _wait_for_page(SERVE_URL + "/signin", server, log, timeout=180)
         yield serve_dir / "upload_service"
     finally:
         if server.poll() is None:
@@ -110,27 +113,29 @@ def served(tmp_path_factory) -> Iterator[Path]:
         log.close()
 
 
-def test_readme_serve_command_brings_up_the_upload_page(served):
-    with urllib.request.urlopen(SERVE_URL + "/", timeout=10) as response:
-        assert '<form id="upload-form"' in response.read().decode("utf-8")
+def test_readme_serve_command_brings_up_the_sign_in_page_and_prints_the_demo_password(served):
+    with urllib.request.urlopen(SERVE_URL + "/signin", timeout=10) as response:
+        assert '<form id="signin-form"' in response.read().decode("utf-8")
     assert (served / "var" / "uploads").is_dir()
+    log = (served.parent / "make-serve.log").read_text(encoding="utf-8")
+    assert f"Sign in at {SERVE_URL} as demo; password (shown once): " in log
 
 
 def test_a_1_gib_file_uploaded_to_the_served_project_comes_back_byte_identical(served, tmp_path):
-    original, returned, cookies = tmp_path / "original.bin", tmp_path / "returned.bin", tmp_path / "cookies"
+    original, returned = tmp_path / "original.bin", tmp_path / "returned.bin"
     with original.open("wb") as out:
         for _ in range(GIB // (64 * 1024 * 1024)):
             out.write(os.urandom(64 * 1024 * 1024))
-    page = run(["curl", "-sS", "-c", str(cookies), SERVE_URL + "/"], tmp_path).stdout
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    made = run([".venv/bin/upload_service-users", "development.ini", "token", "demo", "--label", "test"], served)
+    authorization = f"Authorization: Bearer {made.stdout.split()[-1]}"
     answer = run(
-        ["curl", "-sS", "-b", str(cookies), "-H", f"X-CSRF-Token: {token}", "-H", "Accept: application/json",
+        ["curl", "-sS", "-H", authorization, "-H", "Accept: application/json",
          "-F", f"file=@{original}", SERVE_URL + "/files"],
         tmp_path,
     )  # fmt: skip
     stored = json.loads(answer.stdout)["files"][0]
     assert stored["size"] == GIB
-    run(["curl", "-sS", "-o", str(returned), f"{SERVE_URL}/files/{stored['id']}"], tmp_path)
+    run(["curl", "-sS", "-H", authorization, "-o", str(returned), f"{SERVE_URL}/files/{stored['id']}"], tmp_path)
     assert _sha256(returned) == _sha256(original) == stored["sha256"]
 
 
