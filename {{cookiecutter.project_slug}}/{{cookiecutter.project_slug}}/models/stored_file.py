@@ -64,13 +64,15 @@ class StoredFile(Base):
     storage_key: Mapped[str] = mapped_column(String(255), unique=True)
 
     # The listing's keyset order: newest first, the id breaking ties.
+{%- if cookiecutter.access == "accounts" %}
     __table_args__ = (
         Index("ix_stored_file_created_id", created.desc(), id.desc()),
-{%- if cookiecutter.access == "accounts" %}
         # One owner's listing, in the same order (catalogue.page's owner filter).
         Index("ix_stored_file_owner_created_id", owner, created.desc(), id.desc()),
-{%- endif %}
     )
+{%- else %}
+    __table_args__ = (Index("ix_stored_file_created_id", created.desc(), id.desc()),)
+{%- endif %}
 
     def __repr__(self) -> str:
         return f"<StoredFile {self.id} {self.filename!r} {self.size} bytes>"
