@@ -227,12 +227,17 @@ def bench_ini(project: Path, bench: Path, name: str, port: int) -> tuple[Path, P
         (r"^listen = .*$", f"listen = 127.0.0.1:{port}"),
         (r"^uploads\.storage_path = .*$", f"uploads.storage_path = {storage}"),
         (r"^uploads\.temp_path = .*$", f"uploads.temp_path = {temp}"),
+        (r"^sqlalchemy\.url = .*$", f"sqlalchemy.url = sqlite:///{bench / name / 'catalogue.sqlite'}"),
     ):
         text, count = re.subn(pattern, value, text, flags=re.MULTILINE)
         if count != 1:
             raise RuntimeError(f"production.ini: expected one line matching {pattern!r}")
     ini = bench / f"{name}.ini"
     ini.write_text(text)
+    # The catalogue: a fresh SQLite database, created by the project's own migrations.
+    (bench / name / "catalogue.sqlite").unlink(missing_ok=True)
+    alembic = project / ".venv" / "bin" / "alembic"
+    subprocess.run([alembic, "--quiet", "-c", ini, "upgrade", "head"], check=True)
     return ini, storage, temp
 
 

@@ -6,7 +6,6 @@ half-made project directory.
 """
 
 import json
-import keyword
 import re
 import sys
 from pathlib import Path
@@ -17,56 +16,17 @@ from pathlib import Path
 # can break out of it.
 ANSWERS = json.loads({{cookiecutter | tojson | tojson}})
 
-# The generated project parses sizes with its own sizes.py; use that very code.
-sys.path.insert(0, ANSWERS["_repo_dir"])
-from local_extensions import sizes  # noqa: E402
-
-# Names the package must not shadow: the standard library (with its
-# ``test`` package, which stdlib_module_names leaves out), the project's
-# dependencies, and its own tests directory.
-RESERVED = set(sys.stdlib_module_names) | {
-    "chameleon",
-    "hypothesis",
-    "jinja2",
-    "magic",
-    "mako",
-    "markupsafe",
-    "multipart",
-    "paste",
-    "pastedeploy",
-    "plaster",
-    "plaster_pastedeploy",
-    "playwright",
-    "pyramid",
-    "pyramid_chameleon",
-    "pyramid_jinja2",
-    "pyramid_mako",
-    "pytest",
-    "python_multipart",
-    "requests",
-    "setuptools",
-    "test",
-    "tests",
-    "venusian",
-    "waitress",
-    "webob",
-    "webtest",
-    "zope",
-    *("alembic", "psycopg", "psycopg_binary", "pyramid_retry", "pyramid_tm", "sqlalchemy", "transaction"),  # catalogue
-    *("argon2", "argon2_cffi"),  # accounts
-}
+# The generated project parses sizes with its own sizes.py; use that very
+# code, and the one package name rule. ``template_dir`` is the template's
+# absolute path (``_repo_dir`` may be relative to another directory).
+sys.path.insert(0, {{template_dir | tojson}})
+from local_extensions import sizes, slug_problem  # noqa: E402
 
 
 def problems(answers: dict[str, str]) -> list[str]:
     found = []
-    slug = answers["project_slug"]
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", slug) or keyword.iskeyword(slug):
-        found.append(
-            f"project_slug: {slug!r} is not a valid package name "
-            "(lower-case letters, digits and underscores, not starting with a digit, not a keyword)"
-        )
-    elif slug in RESERVED:
-        found.append(f"project_slug: {slug!r} would shadow the module of the same name; choose another name")
+    if problem := slug_problem(answers["project_slug"]):
+        found.append(f"project_slug: {problem}")
 
     parsed = {}
     for name in ("max_upload_size", "chunk_size"):

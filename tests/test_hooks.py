@@ -4,8 +4,17 @@ Each refusal is one line naming the variable, the bake fails, and no
 half-made project is left behind.
 """
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+from conftest import TEMPLATE
 from cookiecutter.exceptions import FailedHookException
+
+from local_extensions import slug_for, slug_problem
+
+COOKIECUTTER = str(Path(sys.executable).parent / "cookiecutter")
 
 
 def bake_and_fail(cookies, capfd, **answers: str) -> list[str]:
@@ -74,3 +83,71 @@ def test_every_problem_is_reported_on_its_own_line(cookies, capfd):
 def test_documented_size_spellings_are_accepted(cookies, size):
     result = cookies.bake(extra_context={"max_upload_size": size, "chunk_size": "1"})
     assert result.exit_code == 0, result.exception
+
+
+# -- the package name: derived from any project name, refused only when given --------------------
+
+NAMES_AND_SLUGS = [
+    ("Upload Service", "upload_service"),
+    ("My Uploads!", "my_uploads"),
+    ("2 Photo Share", "project_2_photo_share"),
+    ("Ünïcödé Café", "unicode_cafe"),
+    ('O\'Brien "Uploads" \\ 音乐 😀', "obrien_uploads"),
+    ("音乐", "project"),
+    ("class", "class_project"),
+    ("Tests", "tests_project"),
+    ("JSON", "json_project"),
+    ("Pyramid", "pyramid_project"),
+    ("--", "project"),
+]
+
+
+@pytest.mark.parametrize(("name", "slug"), NAMES_AND_SLUGS)
+def test_slug_derived_from_a_project_name_is_a_valid_package_name(name, slug):
+    assert slug_for(name) == slug
+    assert slug_problem(slug) is None
+
+
+@pytest.mark.parametrize("name", ["My Uploads!", "2 Photo Share", 'O\'Brien "Uploads" \\ 音乐 😀'])
+def test_a_project_name_that_is_no_identifier_bakes_with_its_derived_slug(cookies, name):
+    result = cookies.bake(extra_context={"project_name": name})
+    assert result.exit_code == 0, result.exception
+    assert result.project_path.name == slug_for(name)
+    assert (result.project_path / slug_for(name) / "__init__.py").is_file()
+
+
+def cookiecutter_cli(*args: str, cwd: Path, home: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """The ``cookiecutter`` command, with its replay files and clones kept under ``home``."""
+    config = home / "cookiecutter-config.yaml"
+    config.write_text(f"cookiecutters_dir: {home / 'templates'}\nreplay_dir: {home / 'replay'}\n", encoding="utf-8")
+    command = [COOKIECUTTER, "--config-file", str(config), *args]
+    return subprocess.run(command, cwd=cwd, input=stdin, capture_output=True, text=True, check=False, timeout=120)
+
+
+def test_an_explicit_invalid_slug_fails_with_the_hooks_line_and_no_traceback(tmp_path):
+    out = tmp_path / "out"
+    args = ("--no-input", "-o", str(out), str(TEMPLATE), "project_slug=1uploads")
+    result = cookiecutter_cli(*args, cwd=tmp_path, home=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.splitlines() == [f"ERROR: project_slug: {slug_problem('1uploads')}"]
+    assert "Traceback" not in result.stdout + result.stderr
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_an_invalid_slug_typed_at_the_prompt_fails_with_the_hooks_line_and_no_traceback(tmp_path):
+    # The name, then the slug; every other question keeps its default.
+    answers = "My Uploads!\nclass\n" + "\n" * 9
+    out = tmp_path / "out"
+    result = cookiecutter_cli("-o", str(out), str(TEMPLATE), cwd=tmp_path, home=tmp_path, stdin=answers)
+    assert result.returncode != 0
+    assert "(my_uploads)" in result.stdout  # the slug offered, derived from the name
+    assert result.stderr.splitlines() == [f"ERROR: project_slug: {slug_problem('class')}"]
+    assert "Traceback" not in result.stdout + result.stderr
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_a_bake_by_relative_path_from_the_template_directory_works(tmp_path):
+    """``cookiecutter .``: cookiecutter hands the hooks the path as typed, relative to another directory."""
+    result = cookiecutter_cli("--no-input", "-o", str(tmp_path / "out"), ".", cwd=TEMPLATE, home=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "out" / "upload_service" / "pyproject.toml").is_file()

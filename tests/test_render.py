@@ -8,6 +8,8 @@ import ast
 import configparser
 import json
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -29,6 +31,7 @@ PACKAGE_FILES = [
     "hashing.py",
     "memory.py",
     "models/__init__.py",
+    "models/catalogue_totals.py",
     "models/meta.py",
     "models/stored_file.py",
     "multipart.py",
@@ -71,6 +74,7 @@ TEST_FILES = [
     "conftest.py",
     "helpers.py",
     "postgresql.py",
+    "test_answers.py",
     "test_browser.py",
     "test_buffer.py",
     "test_catalogue.py",
@@ -285,6 +289,15 @@ def test_hostile_answers_give_valid_python(baked):
     assert names["PROJECT_NAME"] == HOSTILE["project_name"]
 
 
+@pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["check", "format"])
+def test_hostile_answers_give_python_that_ruff_leaves_alone(baked, command):
+    """Answers land in string literals quoted the way ruff format quotes them."""
+    project = baked(**HOSTILE)
+    ruff = str(Path(sys.executable).parent / "ruff")
+    result = subprocess.run([ruff, *command, "--no-cache", "."], cwd=project, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_hostile_answers_are_recorded_exactly(baked):
     project = baked(**HOSTILE)
     answers = json.loads((project / ".cookiecutter.json").read_text(encoding="utf-8"))
@@ -303,3 +316,32 @@ def test_template_tree_mirrors_the_output_tree():
     names = {name.replace("{{cookiecutter.project_slug}}", "upload_service") for name in names}
     for language in LANGUAGES:
         assert expected_files("upload_service", language) <= names
+
+
+PROMPTS = VARIABLES["__prompts__"]
+
+
+def test_every_question_has_a_prompt():
+    questions = {name for name in VARIABLES if not name.startswith("_")}
+    assert set(PROMPTS) == questions
+
+
+@pytest.mark.parametrize("name", ["max_upload_size", "chunk_size"])
+def test_size_prompts_say_sizes_are_powers_of_1024_with_examples(name):
+    assert "powers of 1024" in PROMPTS[name]
+    assert re.search(r"\d+[KMG]B", PROMPTS[name])
+
+
+def test_extensions_prompt_says_they_are_separated_by_spaces():
+    assert "separated by spaces" in PROMPTS["allowed_extensions"]
+
+
+def test_language_prompt_names_each_choice():
+    assert set(PROMPTS["template_language"]) == {"__prompt__", *LANGUAGES}
+
+
+def test_generated_project_never_sends_its_user_to_the_templates_make_targets(baked):
+    """``make system-deps`` exists in the template only; a project says what to install in its own terms."""
+    project = baked()
+    mentions = [path.relative_to(project) for path in text_files(project) if "make system-deps" in path.read_text()]
+    assert mentions == []

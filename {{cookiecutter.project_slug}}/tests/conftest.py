@@ -1,13 +1,18 @@
 """Fixtures shared by the tests: the database, the app on temp paths, WebTest, and a real server.
 
 Every test gets its own ``storage_path``, ``temp_path`` and catalogue
-database (SQLite under pytest's ``tmp_path``, or a fresh database on the
-session's PostgreSQL server), so tests can assert exactly what was (and was
-not) written. Helpers that tests import live in ``helpers.py``.
+database (SQLite in a temp dir, or a fresh database on the session's
+PostgreSQL server), so tests can assert exactly what was (and was not)
+written. Helpers that tests import live in ``helpers.py``.
 
 PostgreSQL tests (marker ``postgresql``) start a real server once per
 session (``postgresql.py``). Without PostgreSQL installed they are skipped,
 unless ``REQUIRE_POSTGRESQL=1`` is set (as CI does): then it is a failure.
+
+testing.ini carries the answers given to cookiecutter (size limits, allowed
+extensions). The tests do not depend on them: the fixtures set the settings
+the tests rely on (``BASELINE``), a test that needs another value sets it
+itself, and the tests marked ``answers`` check the project as configured.
 """
 
 import os
@@ -25,11 +30,13 @@ import pytest
 import webtest
 
 from {{ cookiecutter.project_slug }} import main
+from {{ cookiecutter.project_slug }}.sizes import parse_size
 
 from .helpers import (
 {%- if cookiecutter.access == "accounts" %}
     ACCOUNT,
 {%- endif %}
+    BASELINE,
     CSRF_INPUT,
     PROJECT,
     TESTING_INI,
@@ -37,11 +44,13 @@ from .helpers import (
     PserveServer,
 {%- if cookiecutter.access == "accounts" %}
     SignedIn,
+{%- endif %}
+    Waitress,
+{%- if cookiecutter.access == "accounts" %}
     add_account,
 {%- endif %}
     migrate,
     start_waitress,
-    stop_waitress,
 )
 from .postgresql import PostgreSQLServer, find_bin
 
@@ -100,8 +109,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 @pytest.fixture
 def app_settings(tmp_path: Path, database_url: str) -> dict[str, str]:
-    """testing.ini's ``[app:main]`` settings, with the paths moved under ``tmp_path`` and the test's database."""
-    settings = dict(plaster.get_settings(str(TESTING_INI), "app:main"))
+    """testing.ini's ``[app:main]`` with ``BASELINE``, the test's database, and the paths under ``tmp_path``."""
+    settings = {**plaster.get_settings(str(TESTING_INI), "app:main"), **BASELINE}
     settings["sqlalchemy.url"] = database_url
     settings["uploads.storage_path"] = str(tmp_path / "uploads")
     settings["uploads.temp_path"] = str(tmp_path / "tmp")
@@ -140,12 +149,11 @@ def app(anonymous_app: object) -> object:
 @pytest.fixture
 def accounts_server(anonymous_app: object, storage_path: Path, temp_path: Path) -> Iterator[LiveServer]:
     """``anonymous_app`` under real waitress: requests carry only the credentials they send."""
-    server, thread = start_waitress(anonymous_app)
+    server = start_waitress(anonymous_app)
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.effective_port}", storage_path, temp_path)
+        yield LiveServer(server.url, storage_path, temp_path)
     finally:
-        stop_waitress(server)
-        thread.join(timeout=10)
+        server.stop()
 {%- else %}
 
 
@@ -171,12 +179,11 @@ def csrf_token(testapp: webtest.TestApp) -> str:
 
 @pytest.fixture
 def live_server(app: object, storage_path: Path, temp_path: Path) -> Iterator[LiveServer]:
-    server, thread = start_waitress(app)
+    server = start_waitress(app)
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.effective_port}", storage_path, temp_path)
+        yield LiveServer(server.url, storage_path, temp_path)
     finally:
-        stop_waitress(server)
-        thread.join(timeout=10)
+        server.stop()
 
 
 @pytest.fixture
@@ -188,7 +195,7 @@ def make_live_server(
     ``make_live_server(max_size="64KB")`` returns a :class:`LiveServer`; every
     server started is stopped at the end of the test.
     """
-    servers: list[tuple[object, threading.Thread]] = []
+    servers: list[Waitress] = []
     saved = tempfile.tempdir
 
     def make(**overrides: str) -> LiveServer:
@@ -197,16 +204,15 @@ def make_live_server(
 {%- if cookiecutter.access == "accounts" %}
         app = SignedIn(app, *ACCOUNT)
 {%- endif %}
-        server, thread = start_waitress(app)
-        servers.append((server, thread))
-        return LiveServer(f"http://127.0.0.1:{server.effective_port}", storage_path, temp_path)
+        server = start_waitress(app)
+        servers.append(server)
+        return LiveServer(server.url, storage_path, temp_path)
 
     try:
         yield make
     finally:
-        for server, thread in servers:
-            stop_waitress(server)
-            thread.join(timeout=10)
+        for server in servers:
+            server.stop()
         tempfile.tempdir = saved
 
 
@@ -225,12 +231,19 @@ def pserve(
     processes: list[subprocess.Popen] = []
 
     def start(**overrides: str) -> PserveServer:
-        settings = {"storage_path": str(storage_path), "temp_path": str(temp_path), **overrides}
+        settings = {
+            **{name.removeprefix("uploads."): value for name, value in BASELINE.items()},
+            "storage_path": str(storage_path),
+            "temp_path": str(temp_path),
+            **overrides,
+        }
         text = TESTING_INI.read_text(encoding="utf-8")
         for name, value in settings.items():
             text = re.sub(rf"(?m)^uploads\.{name} *=.*$", lambda _, n=name, v=value: f"uploads.{n} = {v}", text)
         text = re.sub(r"(?m)^listen *=.*$", "listen = 127.0.0.1:0", text)
         text = re.sub(r"(?m)^sqlalchemy\.url *=.*$", lambda _: f"sqlalchemy.url = {database_url}", text)
+        body_limit = parse_size(settings["max_size"])
+        text = re.sub(r"(?m)^max_request_body_size *=.*$", f"max_request_body_size = {body_limit}", text)
         ini = tmp_path / f"pserve-{len(processes)}.ini"
         ini.write_text(text, encoding="utf-8")
         pserve_script = Path(sys.executable).with_name("pserve")

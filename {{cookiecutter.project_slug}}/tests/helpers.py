@@ -1,8 +1,9 @@
-"""Helpers the tests share: paths, the CSRF token, servers started and stopped.
+"""Helpers the tests share: paths, the baseline settings, the CSRF token, servers, the catalogue.
 
 Fixtures live in ``conftest.py``; what tests import lives here.
 """
 
+import contextlib
 import re
 import subprocess
 import threading
@@ -38,6 +39,7 @@ from {{ cookiecutter.project_slug }}.models import alembic_config
 from {{ cookiecutter.project_slug }}.policy import SESSION_COOKIE
 {%- endif %}
 from {{ cookiecutter.project_slug }}.server import create_server
+from {{ cookiecutter.project_slug }}.sizes import parse_size
 
 PROJECT = Path(__file__).resolve().parent.parent
 TESTING_INI = PROJECT / "testing.ini"
@@ -47,6 +49,13 @@ CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 # ``LiveServer.client()`` and ``SignedIn`` sign in with it.
 ACCOUNT = ("tester", "tester-password")
 {%- endif %}
+
+# The settings the tests rely on, in place of the answers testing.ini carries.
+BASELINE = {
+    "uploads.max_size": "4GB",
+    "uploads.chunk_size": "64KB",
+    "uploads.allowed_extensions": "",
+}
 
 
 def stored_files(storage_path: Path) -> list[Path]:
@@ -67,13 +76,13 @@ class LiveServer:
         """A ``requests`` session signed in as ``account``, with the CSRF token as a header."""
         session = requests.Session()
         sign_in(session, self.url, *account).raise_for_status()
-        page = session.get(self.url + "/", timeout=10)
+        page = session.get(self.url + "/", timeout=60)
 {%- else %}
 
     def client(self) -> requests.Session:
         """A ``requests`` session holding the CSRF cookie, with the token as a header."""
         session = requests.Session()
-        page = session.get(self.url + "/", timeout=10)
+        page = session.get(self.url + "/", timeout=60)
 {%- endif %}
         page.raise_for_status()
         session.headers["X-CSRF-Token"] = CSRF_INPUT.search(page.text).group(1)
@@ -144,31 +153,63 @@ def bearer(token: str) -> dict[str, str]:
 
 {% endif -%}
 def server_options() -> dict[str, str]:
-    """testing.ini's ``[server:main]`` options that waitress takes as arguments."""
+    """testing.ini's ``[server:main]`` options that waitress takes as arguments.
+
+    The body limit is ``BASELINE``'s ``uploads.max_size``, as the ini files
+    keep the two equal.
+    """
     options = dict(plaster.get_settings(str(TESTING_INI), "server:main"))
     for key in ("use", "listen", "here", "__file__"):
         options.pop(key, None)
+    options["max_request_body_size"] = str(parse_size(BASELINE["uploads.max_size"]))
     return options
 
 
-def start_waitress(app: object) -> tuple[object, threading.Thread]:
-    """Serve ``app`` as ``pserve`` does (``server.py``), with testing.ini's options, on an ephemeral loopback port."""
-    server = create_server(app, host="127.0.0.1", port=0, **server_options())
-    thread = threading.Thread(target=server.run, daemon=True)
+@dataclass
+class Waitress:
+    """A waitress server whose event loop runs on a thread of this process, until :meth:`stop`."""
+
+    server: object
+    stopping: threading.Event
+    thread: threading.Thread
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.effective_port}"
+
+    def stop(self) -> None:
+        """Stop serving at once, open keep-alive connections included, and return once the loop has ended.
+
+        The loop checks ``stopping`` on every turn and then closes every
+        socket itself, in its own thread. Pulling the trigger only wakes it
+        early; a trigger that waitress has already closed is left alone
+        (writing to its old file descriptor could reach a file that has
+        the number now), and the loop still ends within one poll timeout.
+        """
+        self.server.task_dispatcher.shutdown()
+        self.stopping.set()
+        if self.server.trigger.connected:
+            with contextlib.suppress(OSError):  # it may close between the check and the pull
+                self.server.trigger.pull_trigger()
+        self.thread.join()
+
+
+def start_waitress(app: object, options: dict[str, str] | None = None) -> Waitress:
+    """Serve ``app`` as ``pserve`` does (``server.py``) on a loopback port; ``options`` default to testing.ini's."""
+    server = create_server(app, host="127.0.0.1", port=0, **(server_options() if options is None else options))
+    stopping = threading.Event()
+    poll = wasyncore.poll2 if server.adj.asyncore_use_poll else wasyncore.poll
+
+    def serve() -> None:  # waitress's own loop (server.run), with a way out
+        try:
+            while server._map and not stopping.is_set():
+                poll(server.adj.asyncore_loop_timeout, server._map)
+        finally:
+            wasyncore.close_all(server._map)
+
+    thread = threading.Thread(target=serve, name="waitress", daemon=True)
     thread.start()
-    return server, thread
-
-
-def stop_waitress(server: object) -> None:
-    """Stop a waitress server at once, open keep-alive connections included.
-
-    ``server.close()`` alone leaves the event loop polling until its
-    one-second timeout, and forever while a client keeps a connection open.
-    A thunk pulled through the trigger runs in the loop's own thread: it
-    closes every socket, the loop finds nothing left to watch, and returns.
-    """
-    server.task_dispatcher.shutdown()
-    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+    return Waitress(server, stopping, thread)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from .helpers import BOTH_DATABASES, JSON, LiveServer, list_all, upload
 pytestmark = pytest.mark.parametrize("database_url", BOTH_DATABASES, indirect=True)
 
 ROW = re.compile(r'<li class="file" data-id="([0-9a-f]{32})"')
+TOTALS = re.compile(r'id="file-totals" class="totals" data-count="(?P<count>\d+)" data-size="(?P<size>\d+)"')
 OLDER_LINK = re.compile(r'<a href="(/\?cursor=[^"]+)" rel="next">')
 
 
@@ -234,6 +235,8 @@ def test_sixteen_clients_uploading_and_deleting_lose_nothing_and_list_each_file_
     assert sorted(listed) == sorted(kept)  # each acknowledged upload exactly once
     for file_id, data in kept.items():
         assert requests.get(f"{server.url}/files/{file_id}", timeout=30).content == data
+    totals = TOTALS.search(requests.get(server.url + "/", timeout=30).text)
+    assert (int(totals["count"]), int(totals["size"])) == (len(kept), sum(map(len, kept.values())))
 
 
 @pytest.fixture

@@ -145,6 +145,7 @@ def test_old_layout_is_imported_once_at_start_up_losing_nothing(
     assert files[1]["sha256"] == hashlib.sha256(b"older song").hexdigest()
     assert requests.get(files[1]["url"], timeout=30).content == b"older song"
     assert sorted(path.name for path in storage_path.iterdir()) == [first, second]  # the JSON files are gone
+    assert "2 files, 20 bytes in all" in requests.get(server.url + "/", timeout=30).text
     again = make_live_server()  # a second start imports nothing twice
     assert [info["id"] for info in list_all(again)] == [second, first]
 

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 import requests
 import sqlalchemy
+from pyramid.request import Request
 
+from {{ cookiecutter.project_slug }}.models import retry_attempts
 from {{ cookiecutter.project_slug }}.storage.local import LocalStorage
 
 from .bodies import everything_under
@@ -109,3 +111,9 @@ def test_a_failing_insert_removes_the_bytes_it_was_recording(live_server: LiveSe
     assert response.status_code in (500, 503)
     assert "nothing was changed" in response.json()["error"]
     assert stored(live_server) == []
+
+
+@pytest.mark.parametrize(("method", "attempts"), [("GET", None), ("HEAD", None), ("POST", 1), ("DELETE", 1)])
+def test_only_requests_without_a_body_to_copy_are_retried(method: str, attempts: int | None) -> None:
+    """``None``: ``retry.attempts``; 1: never again, so no upload body is ever copied to be replayed."""
+    assert retry_attempts(Request.blank("/files", method=method)) == attempts

@@ -3,7 +3,8 @@
 ``temp_path`` (where waitress spools bodies and uploads are staged) is a
 4 MiB tmpfs mounted for each test, so the disk really fills, in waitress's
 spool or in the staging file, as it would in production. Mounting needs
-root (or CAP_SYS_ADMIN); without it these tests fail, saying so.
+root (or CAP_SYS_ADMIN): without it these tests are skipped, saying so,
+unless ``REQUIRE_TMPFS=1`` is set (as the template's CI does), when they fail.
 """
 
 import json
@@ -37,10 +38,13 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         text=True,
     )
     if mount.returncode != 0:
-        pytest.fail(
+        reason = (
             f"these tests mount a {DISK // MIB} MiB tmpfs and need root (or CAP_SYS_ADMIN) for it: "
             f"mount said {mount.stderr.strip() or mount.returncode!r}"
         )
+        if os.environ.get("REQUIRE_TMPFS"):
+            pytest.fail(reason + " (REQUIRE_TMPFS is set, so this is a failure)")
+        pytest.skip(reason)
     try:
         yield mountpoint
     finally:

@@ -177,6 +177,7 @@ def make_testapp(app_settings: dict[str, str]) -> Iterator[Callable[..., tuple[w
 # -- GET / ------------------------------------------------------------------------------
 
 
+@pytest.mark.answers
 def test_home_page_is_html(testapp: webtest.TestApp) -> None:
     page = testapp.get("/", status=200)
     assert page.content_type == "text/html"
@@ -208,6 +209,7 @@ def test_home_lists_no_files_when_none_are_stored(testapp: webtest.TestApp) -> N
     assert parse_html(testapp.get("/").text).find_all("li", class_="file") == []
 
 
+@pytest.mark.answers
 def test_home_lists_stored_files_newest_first_with_name_size_time_link_and_delete_button(
     testapp: webtest.TestApp, csrf_token: str
 ) -> None:
@@ -468,6 +470,7 @@ def test_unknown_id_is_404_json(testapp: webtest.TestApp) -> None:
     assert set(response.json) == {"error"}
 
 
+@pytest.mark.answers
 def test_unknown_id_is_404_page(testapp: webtest.TestApp) -> None:
     response = testapp.get("/files/" + "0" * 32, headers=HTML, status=404)
     assert response.content_type == "text/html"
@@ -647,6 +650,7 @@ def test_refused_upload_answers_json_error_to_json_clients(
 
 
 @pytest.mark.parametrize(("send", "status"), ERROR_CASES)
+@pytest.mark.answers
 def test_refused_upload_answers_a_readable_page_to_browsers(
     testapp: webtest.TestApp, csrf_token: str, send: Callable, status: int
 ) -> None:

@@ -11,13 +11,11 @@ them is ever answered with a 500.
 import hashlib
 import shutil
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import requests
-import waitress
 import webob
 import webtest
 from hypothesis import HealthCheck, given, settings
@@ -40,7 +38,7 @@ from .helpers import (
     SignedIn,
 {%- endif %}
     server_options,
-    stop_waitress,
+    start_waitress,
 )
 
 pytestmark = pytest.mark.server
@@ -98,17 +96,13 @@ def test_declared_length_over_the_limit_is_refused_by_waitress_before_the_body_i
     """With ``max_request_body_size`` equal to ``uploads.max_size`` (as the ini files keep them),
     a too-large upload is answered from its headers alone: the client never has to send it."""
     app = main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **{**app_settings, "uploads.max_size": "256KB"})
-    options = {**server_options(), "max_request_body_size": 256 * 1024}
-    server = waitress.create_server(app, host="127.0.0.1", port=0, **options)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    server = start_waitress(app, {**server_options(), "max_request_body_size": 256 * 1024})
     try:
         headers = f"Content-Type: {content_type()}\r\nContent-Length: {256 * 1024 + 1}\r\n"
         request = raw_post(headers)  # the headers, and not one byte of the body
-        response = raw_request(f"http://127.0.0.1:{server.effective_port}", request, shutdown=False, timeout=10)
+        response = raw_request(server.url, request, shutdown=False, timeout=60)
     finally:
-        stop_waitress(server)
-        thread.join(timeout=10)
+        server.stop()
     assert response.status == 413
     assert everything_under(storage_path, temp_path) == []
 

@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import os
 import random
+import signal
 import stat
 import threading
 import time
@@ -377,12 +378,13 @@ CLIENTS = 16
 def test_parallel_uploads_and_deletes_by_sixteen_clients_lose_nothing(server: LiveServer) -> None:
     """Each client uploads three files (two share their bytes with every other client) and deletes one."""
     shared = os.urandom(200_000)
+    sessions = [server.client() for _ in range(CLIENTS)]  # each with its CSRF cookie, before the race
     start = threading.Barrier(CLIENTS)
 
     def client(n: int) -> dict[str, bytes]:
-        session = server.client()
+        session = sessions[n]
         own = random.Random(n).randbytes(50_000 + n * 7919)
-        start.wait(timeout=30)
+        start.wait()
         first = send(server, session, (f"shared-{n}.bin", shared), (f"own-{n}.bin", own))
         second = send(server, session, (f"gone-{n}.bin", own[::-1]))
         assert first.status_code == second.status_code == 201
@@ -405,11 +407,12 @@ def test_sixteen_clients_deleting_the_same_file_at_once_delete_it_exactly_once(s
     session = server.client()
     target = send(server, session, ("target.bin", b"t" * 10_000)).json()["files"][0]["id"]
     bystander = send(server, session, ("bystander.bin", b"b" * 10_000)).json()["files"][0]["id"]
+    clients = [server.client() for _ in range(CLIENTS)]
     start = threading.Barrier(CLIENTS)
 
-    def delete(_: int) -> int:
-        client = server.client()
-        start.wait(timeout=30)
+    def delete(n: int) -> int:
+        client = clients[n]
+        start.wait()
         return client.delete(f"{server.url}/files/{target}", timeout=60).status_code
 
     with ThreadPoolExecutor(CLIENTS) as pool:
@@ -422,11 +425,12 @@ def test_sixteen_clients_deleting_the_same_file_at_once_delete_it_exactly_once(s
 def test_downloads_racing_a_delete_get_the_whole_file_or_404(server: LiveServer) -> None:
     content = os.urandom(2_000_000)
     file_id = send(server, server.client(), ("race.bin", content)).json()["files"][0]["id"]
+    clients = [server.client() for _ in range(CLIENTS)]
     start = threading.Barrier(CLIENTS)
 
     def download(n: int) -> int:
-        client = server.client()
-        start.wait(timeout=30)
+        client = clients[n]
+        start.wait()
         if n == CLIENTS // 2:
             return client.delete(f"{server.url}/files/{file_id}", timeout=60).status_code
         response = client.get(f"{server.url}/files/{file_id}", timeout=60)
@@ -443,13 +447,17 @@ def test_downloads_racing_a_delete_get_the_whole_file_or_404(server: LiveServer)
 # -- a server killed in the middle of storing ----------------------------------------------
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 60) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def poll_while_running(condition: Callable[[], bool], *running: Callable[[], bool]) -> bool:
+    """Poll ``condition`` as long as each of ``running`` holds; whether ``condition`` came true.
+
+    No deadline: the wait ends at the event, or when what would cause it
+    has stopped (the server process exited, the client gave up).
+    """
+    while all(alive() for alive in running):
         if condition():
             return True
         time.sleep(0.001)
-    return False
+    return condition()
 
 
 def test_server_killed_while_storing_leaves_only_complete_files_after_restart(
@@ -467,13 +475,19 @@ def test_server_killed_while_storing_leaves_only_complete_files_after_restart(
     uploader.start()
 
     def partial_upload_on_disk() -> bool:
-        return any(path.stat().st_size > 0 for path in temp_path.glob("upload-*.part"))
+        return any(0 < path.stat().st_size < len(big) for path in temp_path.glob("upload-*.part"))
 
-    assert wait_for(partial_upload_on_disk), "the big upload never started being stored"
+    server_running = lambda: first.process.poll() is None  # noqa: E731
+    assert poll_while_running(partial_upload_on_disk, server_running, uploader.is_alive), (
+        "the big upload never started being stored"
+    )
+    # Freeze the server, check that it is mid-store, then kill it: nothing can
+    # finish in between, whatever the machine's speed.
+    first.process.send_signal(signal.SIGSTOP)
+    assert partial_upload_on_disk(), "the store finished before the server could be stopped"
     first.process.kill()  # SIGKILL: no cleanup handler runs
-    first.process.wait(timeout=30)
-    uploader.join(timeout=60)
-    assert list(temp_path.glob("upload-*.part")), "the kill should have interrupted the store"
+    first.process.wait()
+    uploader.join()
 
     # The other moments a crash can strike, as they would be left on disk.
     unrecorded = "a" * 32

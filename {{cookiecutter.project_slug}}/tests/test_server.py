@@ -159,7 +159,7 @@ def test_curl_upload_with_the_token_as_a_header(live_server: LiveServer, tmp_pat
         check=True,
     )
     assert result.stdout == b"303"
-    (info,) = session.get(live_server.url + "/files", headers=JSON, timeout=10).json()["files"]
+    (info,) = session.get(live_server.url + "/files", headers=JSON, timeout=60).json()["files"]
     assert info["filename"] == "note.txt"
 
 

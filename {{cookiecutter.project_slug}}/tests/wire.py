@@ -7,13 +7,11 @@ with. ``head`` writes a request head byte for byte.
 """
 
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from {{ cookiecutter.project_slug }} import main
-from {{ cookiecutter.project_slug }}.server import create_server
 
 from .helpers import (
 {%- if cookiecutter.access == "accounts" %}
@@ -26,7 +24,7 @@ from .helpers import (
     SignedIn,
 {%- endif %}
     server_options,
-    stop_waitress,
+    start_waitress,
 )
 
 
@@ -47,18 +45,15 @@ def served(app_settings: dict[str, str], *, max_size: int, **uploads: str) -> It
     app = SignedIn(app, *ACCOUNT)  # requests without credentials of their own speak as the tests' account
 {%- endif %}
     options = {**server_options(), "max_request_body_size": str(max_size)}
-    server = create_server(app, host="127.0.0.1", port=0, **options)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    server = start_waitress(app, options)
     try:
         yield LiveServer(
-            f"http://127.0.0.1:{server.effective_port}",
+            server.url,
             Path(settings["uploads.storage_path"]),
             Path(settings["uploads.temp_path"]),
         )
     finally:
-        stop_waitress(server)
-        thread.join(timeout=10)
+        server.stop()
         tempfile.tempdir = saved
 
 

@@ -23,11 +23,12 @@ from datetime import UTC, datetime, timedelta
 
 import transaction
 import transaction.interfaces
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, {% if cookiecutter.access == "accounts" %}func, {% endif %}select, tuple_, update
 from sqlalchemy.orm import Session
 
 from .errors import BadRequest
-from .models import StoredFile, begin_write
+from .models import CatalogueTotals, StoredFile, begin_write
+from .models.catalogue_totals import THE_ROW
 from .storage import NotFound, Storage
 
 log = logging.getLogger(__name__)
@@ -116,19 +117,29 @@ def page(dbsession: Session, cursor: str | None = None, limit: int = DEFAULT_LIM
 
 
 def totals(dbsession: Session, *, owner: str | None = None) -> tuple[int, int]:
-    """How many files are stored (``owner``'s, or everyone's for ``None``), and their total size in bytes."""
-    query = select(func.count(), func.coalesce(func.sum(StoredFile.size), 0))
+    """How many files are stored, and their total size in bytes: everyone's (one row, kept by
+    :func:`count`), or ``owner``'s (counted on the owner's index)."""
     if owner is not None:
-        query = query.where(StoredFile.owner == owner)
-    count, size = dbsession.execute(query).one()
+        query = select(func.count(), func.coalesce(func.sum(StoredFile.size), 0)).where(StoredFile.owner == owner)
+        files, size = dbsession.execute(query).one()
+        return int(files), int(size)
 {%- else %}
 
 
 def totals(dbsession: Session) -> tuple[int, int]:
-    """How many files are stored, and their total size in bytes."""
-    count, size = dbsession.execute(select(func.count(), func.coalesce(func.sum(StoredFile.size), 0))).one()
+    """How many files are stored, and their total size in bytes (one row, kept by :func:`count`)."""
 {%- endif %}
-    return int(count), int(size)
+    row = dbsession.get(CatalogueTotals, THE_ROW)
+    return (row.files, row.bytes) if row is not None else (0, 0)
+
+
+def count(dbsession: Session, files: int, size: int) -> None:
+    """Add ``files`` records of ``size`` bytes in all to the totals (negative: removed), in this transaction."""
+    dbsession.execute(
+        update(CatalogueTotals)
+        .where(CatalogueTotals.id == THE_ROW)
+        .values(files=CatalogueTotals.files + files, bytes=CatalogueTotals.bytes + size)
+    )
 
 
 def get(dbsession: Session, file_id: str) -> StoredFile | None:
@@ -155,9 +166,10 @@ def add(dbsession: Session, storage: Storage, records: Sequence[StoredFile]) -> 
     begin_write(dbsession)
     dbsession.add_all(records)
     dbsession.flush()
+    count(dbsession, len(records), sum(record.size for record in records))
+
+
 {%- if cookiecutter.access == "accounts" %}
-
-
 def remove(dbsession: Session, storage: Storage, file_id: str, *, owner: str | None = None) -> None:
     """Delete a record, then (once that is committed) its bytes; :class:`NotFound` if there is none.
 
@@ -167,17 +179,19 @@ def remove(dbsession: Session, storage: Storage, file_id: str, *, owner: str | N
     query = delete(StoredFile).where(StoredFile.id == file_id)
     if owner is not None:
         query = query.where(StoredFile.owner == owner)
-    key = dbsession.scalar(query.returning(StoredFile.storage_key))
+    removed = dbsession.execute(query.returning(StoredFile.storage_key, StoredFile.size)).one_or_none()
 {%- else %}
-
-
 def remove(dbsession: Session, storage: Storage, file_id: str) -> None:
     """Delete a record, then (once that is committed) its bytes; :class:`NotFound` if there is none."""
     begin_write(dbsession)
-    key = dbsession.scalar(delete(StoredFile).where(StoredFile.id == file_id).returning(StoredFile.storage_key))
+    removed = dbsession.execute(
+        delete(StoredFile).where(StoredFile.id == file_id).returning(StoredFile.storage_key, StoredFile.size)
+    ).one_or_none()
 {%- endif %}
-    if key is None:
+    if removed is None:
         raise NotFound(file_id)
+    key, size = removed
+    count(dbsession, -1, -size)
 
     def remove_bytes_once_committed(committed: bool) -> None:
         if committed:

@@ -30,6 +30,7 @@ from pyramid.paster import get_appsettings, setup_logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import catalogue
 from .models import SchemaNotReady, StoredFile, check_schema, get_engine, get_session_factory, get_tm_session
 from .settings import SettingsError, load
 from .storage import KEY_PATTERN, Storage, StoredKey, from_settings
@@ -53,18 +54,19 @@ def import_json_records(storage: Storage, factory: sessionmaker[Session]) -> int
             dbsession = get_tm_session(factory, transaction.manager)
             if (storage.storage_path / file_id).exists() and dbsession.get(StoredFile, file_id) is None:
                 meta = json.loads(path.read_text(encoding="utf-8"))
-                dbsession.add(
-                    StoredFile(
-                        id=file_id,
-                        storage_key=file_id,
-                        filename=meta["filename"],
-                        original_filename=meta["original_filename"],
-                        size=int(meta["size"]),
-                        sha256=meta["sha256"],
-                        content_type=meta["content_type"],
-                        created=datetime.fromisoformat(meta["created"]),
-                    )
+                record = StoredFile(
+                    id=file_id,
+                    storage_key=file_id,
+                    filename=meta["filename"],
+                    original_filename=meta["original_filename"],
+                    size=int(meta["size"]),
+                    sha256=meta["sha256"],
+                    content_type=meta["content_type"],
+                    created=datetime.fromisoformat(meta["created"]),
                 )
+                dbsession.add(record)
+                dbsession.flush()
+                catalogue.count(dbsession, 1, record.size)
                 imported += 1
         path.unlink()  # the record is committed (or the data was already gone)
     if imported:

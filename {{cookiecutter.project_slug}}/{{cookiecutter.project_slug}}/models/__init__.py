@@ -12,28 +12,33 @@ starting against a database whose schema is missing or behind stops with a
 message naming that command (:func:`check_schema`).
 """
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import zope.sqlalchemy
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from pyramid.config import Configurator
 from pyramid.request import Request
 from sqlalchemy import Engine, engine_from_config, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
+from .catalogue_totals import CatalogueTotals
 from .meta import Base
 from .stored_file import StoredFile
 {%- if cookiecutter.access == "accounts" %}
 from .user import ApiToken, ShareLink, User
+{%- endif %}
 
-__all__ = ["ApiToken", "Base", "ShareLink", "StoredFile", "User"]
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+{%- if cookiecutter.access == "accounts" %}
+
+__all__ = ["ApiToken", "Base", "CatalogueTotals", "ShareLink", "StoredFile", "User"]
 {%- else %}
 
-__all__ = ["Base", "StoredFile"]
+__all__ = ["Base", "CatalogueTotals", "StoredFile"]
 {%- endif %}
 
 MIGRATE_COMMAND = "alembic -c development.ini upgrade head"
@@ -113,8 +118,10 @@ def get_tm_session(
     return dbsession
 
 
-def alembic_config(ini_file: str | None = None) -> AlembicConfig:
+def alembic_config(ini_file: str | None = None) -> "AlembicConfig":
     """Alembic's configuration: the ini file's ``[alembic]`` section, or just our scripts."""
+    from alembic.config import Config as AlembicConfig  # see check_schema: imported when needed
+
     config = AlembicConfig(ini_file) if ini_file else AlembicConfig()
     config.set_main_option("script_location", "{{ cookiecutter.project_slug }}:alembic")
     return config
@@ -122,26 +129,38 @@ def alembic_config(ini_file: str | None = None) -> AlembicConfig:
 
 def check_schema(engine: Engine) -> None:
     """Stop with :class:`SchemaNotReady` unless the schema is at the newest migration."""
-    expected = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    # Alembic logs its set-up (on import, and when it connects) at INFO,
+    # which the ini files show for the migration command; a start-up that
+    # only looks need not say so. Hence the imports here, not at the top.
+    alembic_log = logging.getLogger("alembic")
+    level = alembic_log.level
+    alembic_log.setLevel(logging.WARNING)
     try:
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        expected = set(ScriptDirectory.from_config(alembic_config()).get_heads())
         with engine.connect() as connection:
             current = set(MigrationContext.configure(connection).get_current_heads())
     except DBAPIError as error:
         raise SchemaNotReady(f"sqlalchemy.url: cannot open the catalogue database ({error.orig})") from None
+    finally:
+        alembic_log.setLevel(level)
     if current != expected:
         state = "has no schema yet" if not current else "has an older schema"
         raise SchemaNotReady(f"The catalogue database {state}: run `{MIGRATE_COMMAND}` (with your ini file) first")
 
 
 def retry_attempts(request: Request) -> int | None:
-    """``pyramid_retry``'s hook: requests with a body are tried once.
+    """``pyramid_retry``'s hook: only ``GET`` and ``HEAD`` are tried again.
 
-    To retry, ``pyramid_retry`` must keep a copy of the body; for an upload
-    that would be a second copy of gigabytes. Uploads insert their records
-    in a transaction that starts with the write (:func:`begin_write`), which
-    neither SQLite nor PostgreSQL fail for serialization, so they need none.
+    To retry, ``pyramid_retry`` must keep a copy of the request body; for an
+    upload that would be a second copy of gigabytes (and any request may
+    carry a body). Uploads and deletes start their transaction with the
+    write (:func:`begin_write`) and write one table: neither SQLite nor
+    PostgreSQL (read committed) fails them for serialization.
     """
-    return 1 if request.method == "POST" else None
+    return None if request.method in ("GET", "HEAD") else 1
 
 
 def includeme(config: Configurator) -> None:
@@ -159,11 +178,7 @@ def includeme(config: Configurator) -> None:
     config.registry["dbsession_factory"] = factory
 
     def dbsession(request: Request) -> Session:
-        # Outside a request's transaction (a script, a test), the caller
-        # manages the session; inside, pyramid_tm commits or aborts it.
-        session = request.environ.get("app.dbsession")
-        if session is None:
-            session = get_tm_session(factory, request.tm, request=request)
-        return session
+        """The request's session, in the request's transaction (``pyramid_tm`` commits or aborts it)."""
+        return get_tm_session(factory, request.tm, request=request)
 
     config.add_request_method(dbsession, reify=True)

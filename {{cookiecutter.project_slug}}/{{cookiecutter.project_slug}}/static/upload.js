@@ -39,6 +39,7 @@
   const queue = document.getElementById('upload-queue');
   const fileList = document.getElementById('file-list');
   const noFiles = document.getElementById('no-files');
+  const totals = document.getElementById('file-totals');
   const liveStatus = document.getElementById('upload-status');
   const csrfToken = form.elements.csrf_token.value;
   const limits = {
@@ -346,6 +347,7 @@
     );
     row.dataset.id = stored.id;
     row.dataset.sha256 = stored.sha256;
+    row.dataset.size = String(stored.size);
     addKeepButton(row.querySelector('details.delete'));
     return row;
   }
@@ -368,6 +370,16 @@
   function addStoredFile(stored) {
     fileList.prepend(createFileRow(stored)); // newest first, as the server lists them
     noFiles.hidden = true;
+    countFiles(1, stored.size);
+  }
+
+  /** Keep "N files, S in all" (the whole catalogue, not just this page) in step. */
+  function countFiles(files, bytes) {
+    const count = Number(totals.dataset.count) + files;
+    const size = Number(totals.dataset.size) + bytes;
+    totals.dataset.count = String(count);
+    totals.dataset.size = String(size);
+    totals.textContent = `${count} ${count === 1 ? 'file' : 'files'}, ${formatSize(size)} in all`;
   }
 
   // ----------------------------------------------------------------- delete
@@ -433,6 +445,7 @@
     // Keep keyboard users in the list: focus moves to the next row's delete.
     const next = row.nextElementSibling || row.previousElementSibling;
     row.remove();
+    countFiles(-1, -Number(row.dataset.size));
     noFiles.hidden = fileList.children.length > 0;
     (next ? next.querySelector('summary') : input).focus();
   }

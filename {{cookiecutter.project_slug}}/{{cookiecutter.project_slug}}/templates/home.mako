@@ -25,11 +25,11 @@
 
 <section class="stored" aria-labelledby="files-heading">
   <h2 id="files-heading">Stored files</h2>
-  <p id="file-totals" class="totals">${file_totals}</p>
+  <p id="file-totals" class="totals" data-count="${file_count}" data-size="${total_size}">${file_totals}</p>
   <p id="no-files" class="empty"${" hidden" if files else ""}>No files yet.</p>
   <ul id="file-list" class="files">
     % for file in files:
-    <li class="file" data-id="${file['id']}" data-sha256="${file['sha256']}">
+    <li class="file" data-id="${file['id']}" data-sha256="${file['sha256']}" data-size="${file['size']}">
       <div class="file-main">
         <a class="file-name" href="${file['url']}" download>${file['filename']}</a>
         <span class="file-meta"><span class="file-size">${file['size_text']}</span> <time class="file-time" datetime="${file['created']}">${file['created_text']}</time></span>

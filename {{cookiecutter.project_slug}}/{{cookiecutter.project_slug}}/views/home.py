@@ -71,6 +71,7 @@ def page_values(request: Request, *, message: str | None = None, error: str | No
         "csrf_token": csrf_token(request),
         "files": [_file_row(request, info) for info in page.files],
         "file_count": count,
+        "total_size": total_size,
         "file_totals": f"{count} file{'' if count == 1 else 's'}, {format_size(total_size)} in all",
         "older_url": request.route_path("home", _query={"cursor": page.next_cursor}) if page.next_cursor else None,
         "newest_url": request.route_path("home") if cursor else None,

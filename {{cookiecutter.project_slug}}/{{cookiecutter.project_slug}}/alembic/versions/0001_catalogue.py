@@ -1,4 +1,4 @@
-"""The catalogue: one record per stored file.
+"""The catalogue: one record per stored file, and their totals.
 
 Revision ID: 0001
 Revises:
@@ -34,8 +34,18 @@ def upgrade() -> None:
     op.create_index(
         "ix_stored_file_created_id", "stored_file", [sa.text("created DESC"), sa.text("id DESC")], unique=False
     )
+    op.create_table(
+        "catalogue_totals",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("files", sa.BigInteger(), nullable=False),
+        sa.Column("bytes", sa.BigInteger(), nullable=False),
+        sa.CheckConstraint("id = 1", name=op.f("ck_catalogue_totals_one_row")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_catalogue_totals")),
+    )
+    op.execute("INSERT INTO catalogue_totals (id, files, bytes) VALUES (1, 0, 0)")
 
 
 def downgrade() -> None:
+    op.drop_table("catalogue_totals")
     op.drop_index("ix_stored_file_created_id", table_name="stored_file")
     op.drop_table("stored_file")
