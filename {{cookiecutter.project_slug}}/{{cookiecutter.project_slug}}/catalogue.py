@@ -167,9 +167,9 @@ def add(dbsession: Session, storage: Storage, records: Sequence[StoredFile]) -> 
     dbsession.add_all(records)
     dbsession.flush()
     count(dbsession, len(records), sum(record.size for record in records))
-
-
 {%- if cookiecutter.access == "accounts" %}
+
+
 def remove(dbsession: Session, storage: Storage, file_id: str, *, owner: str | None = None) -> None:
     """Delete a record, then (once that is committed) its bytes; :class:`NotFound` if there is none.
 
@@ -181,6 +181,8 @@ def remove(dbsession: Session, storage: Storage, file_id: str, *, owner: str | N
         query = query.where(StoredFile.owner == owner)
     removed = dbsession.execute(query.returning(StoredFile.storage_key, StoredFile.size)).one_or_none()
 {%- else %}
+
+
 def remove(dbsession: Session, storage: Storage, file_id: str) -> None:
     """Delete a record, then (once that is committed) its bytes; :class:`NotFound` if there is none."""
     begin_write(dbsession)
