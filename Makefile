@@ -70,6 +70,8 @@ test-slow: $(BIN)/cookiecutter system-deps
 bench: $(BIN)/cookiecutter
 	command -v curl >/dev/null || scripts/system-deps
 	$(BIN)/python benchmarks/upload.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/s3.py $(if $(findstring --quick,$(BENCH_ARGS)),--quick)
+	$(BIN)/python benchmarks/tus.py $(BENCH_ARGS)
 
 # Also removes build/serve: the served project, its edits and its uploads.
 clean:

@@ -295,6 +295,12 @@ def test_make_serve_on_a_busy_port_says_so_in_one_line(tmp_path):
     assert not (tmp_path / "upload_service").exists()  # refused before baking anything
 
 
+def test_port_0_is_any_free_port_and_never_refused_as_busy():
+    """``make serve PORT=0`` lets the system choose (the slow make serve test uses it)."""
+    check = subprocess.run([sys.executable, "scripts/port-free", "0"], cwd=TEMPLATE, capture_output=True, text=True)
+    assert (check.returncode, check.stderr) == (0, "")
+
+
 def test_make_serve_refuses_a_port_that_is_not_a_number(tmp_path):
     process = subprocess.run(
         ["make", "--no-print-directory", "serve", f"SERVE_DIR={tmp_path}", "PORT=http"],

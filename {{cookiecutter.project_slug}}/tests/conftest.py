@@ -8,6 +8,8 @@ written. Helpers that tests import live in ``helpers.py``.
 PostgreSQL tests (marker ``postgresql``) start a real server once per
 session (``postgresql.py``). Without PostgreSQL installed they are skipped,
 unless ``REQUIRE_POSTGRESQL=1`` is set (as CI does): then it is a failure.
+The S3 backend's tests (marker ``s3``) likewise start a one-node Ceph with
+its S3 gateway (``ceph.py``), required when ``REQUIRE_CEPH=1``.
 
 testing.ini carries the answers given to cookiecutter (size limits, allowed
 extensions). The tests do not depend on them: the fixtures set the settings
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -32,6 +35,8 @@ import webtest
 from {{ cookiecutter.project_slug }} import main
 from {{ cookiecutter.project_slug }}.sizes import parse_size
 
+from .ceph import CephCluster
+from .ceph import installed as ceph_installed
 from .helpers import (
 {%- if cookiecutter.access == "accounts" %}
     ACCOUNT,
@@ -74,6 +79,49 @@ def postgresql_server() -> Iterator[PostgreSQLServer]:
         yield server
     finally:
         server.destroy()
+
+
+NO_CEPH = (
+    "Ceph is not installed: install Debian's radosgw, ceph-mon and ceph-osd packages"
+    " (apt-get install --no-install-recommends radosgw ceph-mon ceph-osd) to run the S3 tests"
+)
+
+
+@pytest.fixture(scope="session")
+def ceph() -> Iterator[CephCluster]:
+    """A one-node Ceph with its S3 gateway for the whole session; skipped without Ceph unless REQUIRE_CEPH=1.
+
+    Its credentials are in the environment for the session, which is where
+    the app (and every ``pserve`` the tests start) takes them from.
+    """
+    if not ceph_installed():
+        if os.environ.get("REQUIRE_CEPH"):
+            pytest.fail(NO_CEPH + " (REQUIRE_CEPH is set, so this is a failure)")
+        pytest.skip(NO_CEPH)
+    cluster = CephCluster()
+    try:
+        cluster.start()
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in cluster.environ().items():
+                patch.setenv(name, value)
+            yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture
+def s3_settings(ceph: CephCluster) -> dict[str, str]:
+    """``uploads.*`` settings for the S3 backend on a new bucket of the session's gateway."""
+    bucket = f"test-{uuid.uuid4().hex[:12]}"
+    ceph.client().create_bucket(Bucket=bucket)
+    return {
+        "uploads.storage": "s3",
+        "uploads.s3.bucket": bucket,
+        "uploads.s3.prefix": "files/",
+        "uploads.s3.endpoint_url": ceph.endpoint,
+        "uploads.s3.region": "us-east-1",
+        "uploads.s3.addressing_style": "path",
+    }
 
 
 @pytest.fixture
@@ -239,7 +287,10 @@ def pserve(
         }
         text = TESTING_INI.read_text(encoding="utf-8")
         for name, value in settings.items():
-            text = re.sub(rf"(?m)^uploads\.{name} *=.*$", lambda _, n=name, v=value: f"uploads.{n} = {v}", text)
+            line = f"uploads.{name} = {value}"
+            text, found = re.subn(rf"(?m)^uploads\.{re.escape(name)} *=.*$", lambda _, line=line: line, text)
+            if not found:  # a setting testing.ini does not list (uploads.s3.*)
+                text = text.replace("[app:main]\n", f"[app:main]\n{line}\n", 1)
         text = re.sub(r"(?m)^listen *=.*$", "listen = 127.0.0.1:0", text)
         text = re.sub(r"(?m)^sqlalchemy\.url *=.*$", lambda _: f"sqlalchemy.url = {database_url}", text)
         body_limit = parse_size(settings["max_size"])

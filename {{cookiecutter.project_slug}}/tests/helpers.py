@@ -38,7 +38,7 @@ from {{ cookiecutter.project_slug }}.models import alembic_config
 {%- if cookiecutter.access == "accounts" %}
 from {{ cookiecutter.project_slug }}.policy import SESSION_COOKIE
 {%- endif %}
-from {{ cookiecutter.project_slug }}.server import create_server
+from {{ cookiecutter.project_slug }}.server import OWN_OPTIONS, create_server
 from {{ cookiecutter.project_slug }}.sizes import parse_size
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -163,6 +163,11 @@ def server_options() -> dict[str, str]:
         options.pop(key, None)
     options["max_request_body_size"] = str(parse_size(BASELINE["uploads.max_size"]))
     return options
+
+
+def waitress_options() -> dict[str, str]:
+    """:func:`server_options` less those ``server.create_server`` adds to waitress's (stock waitress refuses them)."""
+    return {name: value for name, value in server_options().items() if name not in OWN_OPTIONS}
 
 
 @dataclass

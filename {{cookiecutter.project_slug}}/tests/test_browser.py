@@ -285,15 +285,14 @@ def test_a_file_over_the_size_limit_is_refused_before_a_byte_is_sent(open_page, 
     assert uploads == []
 
 
-def test_a_file_that_fits_the_limit_only_without_its_form_envelope_is_refused(open_page, make_live_server, tmp_path):
+def test_a_file_of_exactly_the_size_limit_is_uploaded_through_tus(open_page, make_live_server, tmp_path):
     page = open_page(make_live_server(**SMALL_LIMIT))
-    uploads = record_posts(page)
-    page.locator("#file-input").set_input_files(write_files(tmp_path, {"exact.bin": bytes(1024 * 1024)}))
+    data = os.urandom(1024 * 1024)  # tus counts the file's own bytes: no form envelope to fit
+    page.locator("#file-input").set_input_files(write_files(tmp_path, {"exact.bin": data}))
 
     row = upload_row(page, "exact.bin")
-    expect(row).to_have_attribute("data-state", "refused")
-    expect(row.locator(".upload-message")).to_contain_text("the limit of 1 MiB per upload includes about")
-    assert uploads == []
+    expect(row).to_have_attribute("data-state", "done")
+    expect(row.locator(".upload-sha256")).to_have_text(sha256(data))
 
 
 def test_a_file_with_an_extension_not_allowed_is_refused_before_a_byte_is_sent(open_page, make_live_server, tmp_path):
@@ -464,6 +463,172 @@ def test_nothing_overflows_horizontally_at_phone_width(open_page, live_server, t
     assert overflow == 0
 
 
+# ---------------------------------------------------------- resumable uploads (tus)
+
+# Small chunks, so that a small file takes several PATCH requests.
+SMALL_CHUNKS = {"tus_max_chunk": "256KB", "max_size": "8MB"}
+CHUNK = 256 * 1024
+
+
+def record_patches(page: Page) -> list[int]:
+    """A list that fills with the ``Upload-Offset`` of every tus PATCH the page sends."""
+    offsets: list[int] = []
+    page.on(
+        "request",
+        lambda request: request.method == "PATCH" and offsets.append(int(request.headers["upload-offset"])),
+    )
+    return offsets
+
+
+def stored_bytes(server: LiveServer) -> list[bytes]:
+    return [path.read_bytes() for path in data_files(server)]
+
+
+@pytest.mark.answers  # the form's data-tus-* attributes, in each page language
+def test_an_upload_goes_through_tus_in_chunks_under_the_servers_limit(open_page, make_live_server, tmp_path):
+    server = make_live_server(**SMALL_CHUNKS)
+    page = open_page(server)
+    offsets = record_patches(page)
+    data = os.urandom(4 * CHUNK + 1000)
+    page.locator("#file-input").set_input_files(write_files(tmp_path, {"chunked.bin": data}))
+
+    expect(upload_row(page, "chunked.bin")).to_have_attribute("data-state", "done")
+    assert offsets == [CHUNK, 2 * CHUNK, 3 * CHUNK, 4 * CHUNK]  # the first chunk went with the creation POST
+    assert stored_bytes(server) == [data]
+
+
+def test_an_interrupted_upload_resumes_after_a_reload_from_where_it_stopped(open_page, make_live_server, tmp_path):
+    server = make_live_server(**SMALL_CHUNKS)
+    page = open_page(server)
+    data = os.urandom(8 * CHUNK)
+    [path] = write_files(tmp_path, {"resumed.bin": data})
+    patches = 0
+
+    def cut_after_two(route):  # the network goes away after two chunks
+        nonlocal patches
+        patches += route.request.method == "PATCH"
+        if route.request.method == "PATCH" and patches > 2:
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/uploads/*", cut_after_two)
+    with page.expect_event("requestfailed", lambda request: request.method == "PATCH"):
+        page.locator("#file-input").set_input_files(path)
+    page.reload()  # with the route still cutting: a retry of the old page never gets through
+    page.unroute("**/uploads/*")
+
+    offsets = record_patches(page)
+    creations = record_posts(page)
+    page.locator("#file-input").set_input_files(path)  # the same file, chosen again
+    expect(upload_row(page, "resumed.bin")).to_have_attribute("data-state", "done")
+    assert offsets[0] == 3 * CHUNK  # not from zero: the POST carried the first chunk, two PATCHes went through
+    assert creations == []  # the upload the first page made, not a new one
+    assert stored_bytes(server) == [data]
+
+
+def test_a_paused_upload_resumes_where_it_was(open_page, make_live_server, tmp_path):
+    server = make_live_server(**SMALL_CHUNKS)
+    page = open_page(server)
+    throttle_uploads(page, 1_000_000)
+    offsets = record_patches(page)
+    data = os.urandom(8 * CHUNK)
+    with page.expect_event("requestfinished", lambda request: request.method == "PATCH"):
+        page.locator("#file-input").set_input_files(write_files(tmp_path, {"paused.bin": data}))
+    row = upload_row(page, "paused.bin")
+    row.get_by_role("button", name="Pause paused.bin").click()
+    expect(row).to_have_attribute("data-state", "paused")
+    expect(row.locator(".upload-message")).to_have_text("Paused.")
+
+    row.get_by_role("button", name="Resume paused.bin").click()
+    expect(row).to_have_attribute("data-state", "done")
+    assert 0 not in offsets  # resumed, never restarted (the first chunk went with the creation POST)
+    assert stored_bytes(server) == [data]
+
+
+def test_several_files_upload_in_parallel_and_the_panel_counts_their_bytes(open_page, make_live_server, tmp_path):
+    server = make_live_server(**SMALL_CHUNKS)
+    page = open_page(server)
+    in_flight = 0
+    most = 0
+
+    def count(request, change):
+        nonlocal in_flight, most
+        if request.method == "PATCH":
+            in_flight += change
+            most = max(most, in_flight)
+
+    page.on("request", lambda request: count(request, 1))
+    page.on("requestfinished", lambda request: count(request, -1))
+    files = {f"part{number}.bin": os.urandom(3 * CHUNK) for number in range(5)}
+    page.locator("#file-input").set_input_files(write_files(tmp_path, files))
+
+    for name in files:
+        expect(upload_row(page, name)).to_have_attribute("data-state", "done")
+    expect(page.locator(".upload-overall")).to_have_text("5 of 5 files, 3.8 MiB of 3.8 MiB")
+    assert most > 1
+    assert sorted(stored_bytes(server)) == sorted(files.values())
+
+    page.get_by_role("button", name="Clear finished").click()
+    expect(page.locator("#upload-queue li.upload")).to_have_count(0)
+
+
+def test_a_pasted_file_is_uploaded(page, live_server):
+    page.evaluate(
+        """() => {
+            const clipboardData = new DataTransfer();
+            clipboardData.items.add(new File(['pasted bytes'], 'pasted.txt', { type: 'text/plain' }));
+            document.dispatchEvent(new ClipboardEvent('paste', { clipboardData, bubbles: true, cancelable: true }));
+        }"""
+    )
+    row = upload_row(page, "pasted.txt")
+    expect(row).to_have_attribute("data-state", "done")
+    expect(row.locator(".upload-sha256")).to_have_text(sha256(b"pasted bytes"))
+
+
+# ------------------------------------------------- the stored list: times, links, bulk delete
+
+
+def test_stored_times_are_local_with_the_utc_time_in_a_tooltip(open_page, live_server):
+    store(live_server, "timed.txt", b"when")
+    page = open_page(live_server, timezone_id="Asia/Tokyo")
+    time = file_row(page, "timed.txt").locator("time.file-time")
+    expect(time).to_have_attribute("title", re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$"))
+    utc_hour = int(time.get_attribute("title")[11:13])
+    local = time.evaluate("element => new Date(element.dateTime).getHours()")
+    assert local == (utc_hour + 9) % 24  # Tokyo is UTC+9 all year
+
+
+def test_copy_link_puts_the_files_absolute_url_on_the_clipboard(open_page, live_server):
+    stored = store(live_server, "linked.txt", b"link")
+    page = open_page(live_server, permissions=["clipboard-read", "clipboard-write"])
+    file_row(page, "linked.txt").get_by_role("button", name="Copy link linked.txt").click()
+    expect(file_row(page, "linked.txt").locator(".copy-link")).to_contain_text("Link copied")
+    assert page.evaluate("navigator.clipboard.readText()") == stored["url"]
+
+
+def test_selected_files_are_deleted_together_after_confirmation(page, live_server):
+    for name in ("a.txt", "b.txt", "c.txt"):
+        store(live_server, name, name.encode())
+    page.reload()
+    page.get_by_role("checkbox", name="Select a.txt").check()
+    page.get_by_role("checkbox", name="Select c.txt").check()
+    page.get_by_role("button", name="Delete 2 selected files").click()
+    page.get_by_role("button", name="Confirm: delete 2 files").click()
+
+    expect(page.locator("#file-list li.file")).to_have_count(1)
+    expect(file_row(page, "b.txt")).to_be_visible()
+    assert [path.read_bytes() for path in data_files(live_server)] == [b"b.txt"]
+
+
+def test_select_all_selects_every_listed_file(page, live_server):
+    for name in ("x.txt", "y.txt"):
+        store(live_server, name, name.encode())
+    page.reload()
+    page.get_by_label("Select all").check()
+    expect(page.get_by_role("button", name="Delete 2 selected files")).to_be_enabled()
+
+
 def test_the_totals_follow_uploads_and_deletes_without_a_reload(page, live_server, tmp_path):
     store(live_server, "old.bin", b"o" * 1024)
     page.reload()
@@ -477,3 +642,20 @@ def test_the_totals_follow_uploads_and_deletes_without_a_reload(page, live_serve
     expect(totals).to_have_text("1 file, 2 KiB in all")
     page.reload()
     expect(totals).to_have_text("1 file, 2 KiB in all")  # the server counts the same
+
+
+def test_two_hundred_files_at_once_all_upload_and_the_panel_counts_them(page, live_server):
+    page.evaluate(
+        """() => {
+            const input = document.getElementById('file-input');
+            const chosen = new DataTransfer();
+            for (let number = 0; number < 200; number += 1) {
+                chosen.items.add(new File([`file ${number}`], `many-${number}.txt`, { type: 'text/plain' }));
+            }
+            input.files = chosen.files;
+            input.dispatchEvent(new Event('change', { bubbles: true }));
+        }"""
+    )
+    expect(page.locator(".upload-overall")).to_have_text(re.compile(r"^200 of 200 files, "), timeout=60_000)
+    expect(page.locator("#upload-queue li.upload[data-state=done]")).to_have_count(200)
+    assert len(data_files(live_server)) == 200

@@ -141,13 +141,23 @@ def stored_file(data: bytes) -> StoredFile:
     )
 
 
+def opener(file: io.BytesIO) -> Callable[[int, int], io.BytesIO]:
+    """``open_range`` for a file in memory, positioned as a backend's ``open`` leaves it."""
+
+    def open_range(start: int, stop: int) -> io.BytesIO:
+        file.seek(start)
+        return file
+
+    return open_range
+
+
 def test_a_range_under_waitress_goes_out_through_its_file_wrapper_from_the_start() -> None:
     """Waitress sends Content-Length bytes from the file's position, without our thread (``serving.py``)."""
     file = io.BytesIO(bytes(1000))
     request = Request.blank(
         "/", headers={"Range": "bytes=10-19"}, environ={"wsgi.file_wrapper": ReadOnlyFileBasedBuffer}
     )
-    response = file_response(request, stored_file(file.getvalue()), file)
+    response = file_response(request, stored_file(file.getvalue()), opener(file))
     assert isinstance(response.app_iter, ReadOnlyFileBasedBuffer)
     assert (response.status_code, response.content_length, file.tell()) == (206, 10, 10)
 
@@ -155,7 +165,7 @@ def test_a_range_under_waitress_goes_out_through_its_file_wrapper_from_the_start
 def test_a_range_under_another_server_is_read_from_the_start_without_the_rest() -> None:
     file = io.BytesIO(bytes(range(250)) * 4)
     request = Request.blank("/", headers={"Range": "bytes=10-19"})
-    response = file_response(request, stored_file(file.getvalue()), file)
+    response = file_response(request, stored_file(file.getvalue()), opener(file))
     assert isinstance(response.app_iter, FileIter)
     assert b"".join(response.app_iter) == bytes(range(10, 20))
 

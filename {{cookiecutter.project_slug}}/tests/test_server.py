@@ -13,7 +13,7 @@ import pytest
 import requests
 from waitress.adjustments import Adjustments
 
-from .helpers import LiveServer, server_options
+from .helpers import LiveServer, waitress_options
 
 pytestmark = pytest.mark.server
 
@@ -24,7 +24,7 @@ CURL = shutil.which("curl")
 
 def inbuf_overflow() -> int:
     """Bodies larger than this are spooled by waitress to a temp file (testing.ini's setting or the default)."""
-    return Adjustments(**server_options()).inbuf_overflow
+    return Adjustments(**waitress_options()).inbuf_overflow
 
 
 def sha256_file(path: Path) -> str:

@@ -2,7 +2,8 @@
 
 Each backend is built the way the application builds it, from settings
 (``storage.from_settings``). A new backend joins by adding its settings to
-``BACKEND_SETTINGS`` (and, if it needs a server, a fixture that starts one).
+``BACKEND_SETTINGS`` (and, if it needs a server, a fixture that starts one:
+S3 runs on a real Ceph RADOS Gateway, ``ceph.py``).
 """
 
 import os
@@ -13,18 +14,22 @@ import pytest
 
 from {{ cookiecutter.project_slug }}.errors import StorageFailed
 from {{ cookiecutter.project_slug }}.settings import load
-from {{ cookiecutter.project_slug }}.storage import KEY_PATTERN, NotFound, Storage, from_settings
+from {{ cookiecutter.project_slug }}.storage import KEY_PATTERN, NotFound, Storage, from_settings, supports_resumable
 
+PATHS = {"uploads.storage_path": "store", "uploads.temp_path": "tmp"}
 BACKEND_SETTINGS = {
-    "local": {"uploads.storage": "local", "uploads.storage_path": "store", "uploads.temp_path": "tmp"},
+    "local": {"uploads.storage": "local", **PATHS},
+    "s3": PATHS,  # and the bucket of the session's Ceph gateway (``s3_settings``)
 }
 KEY = "0123456789abcdef0123456789abcdef"
 OTHER_KEY = "fedcba9876543210fedcba9876543210"
 
 
-@pytest.fixture(params=sorted(BACKEND_SETTINGS))
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
     settings = BACKEND_SETTINGS[request.param]
+    if request.param == "s3":
+        settings = {**settings, **request.getfixturevalue("s3_settings")}
     storage = from_settings(settings, load(settings, tmp_path))
     storage.recover()
     return storage
@@ -150,3 +155,63 @@ def test_recover_keeps_committed_bytes(backend: Storage) -> None:
     assert read(backend, KEY) == b"committed"
     with pytest.raises(NotFound):
         backend.open(OTHER_KEY)
+
+
+# -- the resumable capability (tus): every backend that offers it ------------------------------
+
+
+@pytest.fixture
+def resumable(backend: Storage) -> Storage:
+    if not supports_resumable(backend):
+        pytest.skip("this backend does not keep resumable uploads")
+    return backend
+
+
+def test_appends_grow_an_upload_that_completes_into_committed_bytes(resumable) -> None:
+    resumable.start_resumable(KEY)
+    assert resumable.append(KEY, 0, [b"abc", b"def"]) == 6
+    assert resumable.append(KEY, 6, [b"ghi"]) == 9
+    assert b"".join(resumable.read_resumable(KEY, 9)) == b"abcdefghi"
+    staged = resumable.complete_resumable(KEY, 9)
+    assert b"".join(resumable.read_resumable(KEY, 9)) == b"abcdefghi"  # readable until committed
+    resumable.commit(staged)
+    assert read(resumable, KEY) == b"abcdefghi"
+
+
+def test_an_append_whose_chunks_fail_keeps_none_of_them(resumable) -> None:
+    resumable.start_resumable(KEY)
+    resumable.append(KEY, 0, [b"kept"])
+
+    def broken():
+        yield b"lost"
+        raise ValueError("the body broke")
+
+    with pytest.raises(ValueError):
+        resumable.append(KEY, 4, broken())
+    assert resumable.append(KEY, 4, [b"-more"]) == 9
+    assert b"".join(resumable.read_resumable(KEY, 9)) == b"kept-more"
+
+
+def test_an_append_drops_bytes_past_its_offset(resumable) -> None:
+    resumable.start_resumable(KEY)
+    resumable.append(KEY, 0, [b"abcdef"])  # as if the catalogue's offset had not moved past 3
+    assert resumable.append(KEY, 3, [b"XYZ"]) == 6
+    assert b"".join(resumable.read_resumable(KEY, 6)) == b"abcXYZ"
+
+
+def test_abort_forgets_a_resumable_upload_and_is_harmless_twice(resumable) -> None:
+    resumable.start_resumable(KEY)
+    resumable.append(KEY, 0, [b"x"])
+    resumable.abort_resumable(KEY)
+    resumable.abort_resumable(KEY)
+    with pytest.raises(NotFound):
+        resumable.append(KEY, 0, [b"y"])
+    assert [stored.key for stored in resumable.list_resumable()] == []
+
+
+def test_resumable_uploads_survive_recover(resumable) -> None:
+    resumable.start_resumable(KEY)
+    resumable.append(KEY, 0, [b"before the restart"])
+    resumable.recover()
+    assert [stored.key for stored in resumable.list_resumable()] == [KEY]
+    assert b"".join(resumable.read_resumable(KEY, 18)) == b"before the restart"

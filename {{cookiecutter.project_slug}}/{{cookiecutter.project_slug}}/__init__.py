@@ -23,6 +23,7 @@ def main(global_config: dict[str, str], **settings: str) -> object:
         config.include(".models")  # the catalogue: request.dbsession, one transaction per request
         config.include(".storage")  # the backend named by uploads.storage: request.storage
         config.include(".cleaning")  # old records imported, unrecorded bytes removed
+        config.include(".resumable")  # tus uploads: request.resumable; expired ones removed
         config.set_csrf_storage_policy(CookieCSRFStoragePolicy(httponly=True, samesite="Strict"))
 {%- if cookiecutter.access == "accounts" %}
         config.include(".policy")  # who is asking (session or API token) and what they may do

@@ -5,7 +5,11 @@ deleted before its bytes (``receiving.py``, ``catalogue.py``), so a crash
 between the two steps can only leave bytes that no record names. Cleaning
 removes those, but only once they are older than ``uploads.clean_after``
 (default 24 h): younger ones may belong to an upload another process is
-just recording.
+just recording. With S3, multipart uploads as old are aborted too (those of
+a process killed mid-upload that never came back).
+
+The command also removes resumable (tus) uploads past their expiry,
+with their bytes (``resumable.py``, which does the same at start-up).
 
 It runs at start-up (:func:`includeme`) and as a command::
 
@@ -32,8 +36,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from . import catalogue
 from .models import SchemaNotReady, StoredFile, check_schema, get_engine, get_session_factory, get_tm_session
+from .resumable import Resumable
 from .settings import SettingsError, load
-from .storage import KEY_PATTERN, Storage, StoredKey, from_settings
+from .storage import KEY_PATTERN, AbortsStale, Storage, StoredKey, from_settings, supports_resumable
 from .storage.local import LocalStorage
 
 log = logging.getLogger(__name__)
@@ -95,7 +100,14 @@ def _awaits_import(storage: Storage, key: str) -> bool:
 def clean(
     storage: Storage, factory: sessionmaker[Session], older_than: float, *, report: Callable[[str], None] | None = None
 ) -> list[str]:
-    """Remove unrecorded bytes older than ``older_than`` seconds; the keys removed."""
+    """Remove unrecorded bytes older than ``older_than`` seconds; the keys removed.
+
+    Backends whose staged bytes outlive a killed process (S3's multipart
+    uploads) have those aborted too, once as old; they are not counted.
+    """
+    if isinstance(storage, AbortsStale):
+        for key in storage.abort_stale(older_than):
+            log.info("aborted the unfinished upload of %s", key)
     removed = []
     for stored in list(unrecorded(storage, factory, older_than)):
         storage.delete(stored.key)
@@ -141,6 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     import_json_records(storage, factory)
     removed = clean(storage, factory, upload_settings.clean_after, report=lambda key: print(f"removed {key}"))
     print(f"removed {len(removed)} unrecorded files older than {upload_settings.clean_after:.0f} s")
+    if supports_resumable(storage):
+        resumable = Resumable(storage, factory, upload_settings)
+        expired = resumable.expire()
+        orphans = resumable.orphans(upload_settings.clean_after)
+        print(f"removed {len(expired)} expired uploads in progress and {len(orphans)} without a record")
     return 0
 
 

@@ -41,3 +41,9 @@ class StorageFailed(UploadRejected):
     """Any other I/O error while storing: the server's fault, not the client's."""
 
     status_code = 500
+
+
+class StoreUnavailable(UploadRejected):
+    """The file store (an S3 endpoint) is down or refuses: try again later; nothing was kept."""
+
+    status_code = 503

@@ -26,8 +26,9 @@ class BackgroundSha256:
     ``bytes``): the thread reads them later.
     """
 
-    def __init__(self, depth: int = 4, batch_bytes: int = 1024 * 1024) -> None:
-        self._hash = hashlib.sha256()
+    def __init__(self, depth: int = 4, batch_bytes: int = 1024 * 1024, state: "hashlib._Hash | None" = None) -> None:
+        # ``state``: a running hash to go on from (a resumable upload's, ``resumable.py``).
+        self._hash = state if state is not None else hashlib.sha256()
         self._batches: queue.Queue[list[Chunk] | None] = queue.Queue(depth)
         self._batch: list[Chunk] = []
         self._batch_size = 0
@@ -49,6 +50,11 @@ class BackgroundSha256:
             self._batches.put(None)
             self._thread.join()
         return self._hash.hexdigest()
+
+    def finish(self) -> "hashlib._Hash":
+        """Wait for every chunk to be hashed; the running hash, to go on from later. Ends the thread."""
+        self.hexdigest()
+        return self._hash
 
     def _hand_over(self) -> None:
         if self._batch:

@@ -149,20 +149,28 @@ def _stage(part: Part, upload_settings: UploadSettings, storage: Storage) -> Rec
     key = secrets.token_hex(16)  # 128 random bits: the file's id, and its key in the store
     measured = Measured(chunks)
     try:
-        staged = storage.stage(key, measured)
+        staged = storage.stage(key, measured, content_type)
     finally:
         sha256 = measured.sha256()  # also ends the hashing thread when staging failed
-    record = StoredFile(
+    record = new_record(key, filename, original, measured.size, sha256, content_type)
+    return Received(staged, record)
+
+
+def new_record(
+    key: str, filename: str, original: str, size: int, sha256: str, content_type: str, owner: str | None = None
+) -> StoredFile:
+    """The record of bytes stored under ``key``: the one place records are made (uploads and tus)."""
+    return StoredFile(
         id=key,
         storage_key=key,
         filename=filename,
         original_filename=original,
-        size=measured.size,
+        size=size,
         sha256=sha256,
         content_type=content_type,
         created=datetime.now(UTC),
+        owner=owner,
     )
-    return Received(staged, record)
 
 
 class Measured:

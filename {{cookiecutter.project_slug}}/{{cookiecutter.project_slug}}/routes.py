@@ -12,6 +12,9 @@ def includeme(config: Configurator) -> None:
     config.add_route("files", "/files")
     config.add_route("file", "/files/{id}")
     config.add_route("file_delete", "/files/{id}/delete")
+    # tus 1.0 resumable uploads (views/tus.py).
+    config.add_route("tus_collection", "/uploads/")
+    config.add_route("tus_upload", "/uploads/{upload_id}")
 {%- if cookiecutter.access == "accounts" %}
     # Accounts (views/accounts.py): signing in and out, API tokens, share links.
     config.add_route("signin", "/signin")

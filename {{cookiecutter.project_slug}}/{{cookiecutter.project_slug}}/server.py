@@ -43,6 +43,12 @@ step in, each at the point where waitress has the information:
    So is an HTTP/1.0 request with ``Transfer-Encoding``, which HTTP/1.0 did
    not have.
 
+6. **A tus chunk over its limit is refused from its head** (413). A ``PATCH``
+   (or a ``POST`` with ``X-HTTP-Method-Override: PATCH``) declaring more than
+   the ``max_patch_body_size`` option (``uploads.tus_max_chunk`` in bytes) is
+   answered before its body is spooled, so one resumable chunk never costs
+   more than that much of ``temp_path``; the application checks it again.
+
 After any refusal the connection closes. So that the client can read the
 answer even while it is still sending a body it was not asked for, the
 server first stops sending, then reads and discards what still arrives, for
@@ -71,6 +77,8 @@ from .errors import BadRequest, OutOfSpace, TooLarge, UploadRejected
 from .refusals import INVALID_HOST, REFUSAL_KEY, valid_host
 from .sizes import format_size
 
+# Options of ours that create_server() takes beside waitress's own.
+OWN_OPTIONS = ("max_patch_body_size",)
 # How long a refused connection keeps reading (and discarding) what the
 # client still sends before it closes (nginx's ``lingering_time``).
 LINGER_SECONDS = 30
@@ -85,6 +93,7 @@ class UploadRequestParser(HTTPRequestParser):
 
     refusal: UploadRejected | None = None
     host_lines = 0
+    max_patch_body_size: int | None = None  # rule 6; set per server by create_server()
 
     def parse_header(self, header_plus: bytes) -> None:
         # Waitress joins repeated fields into one value; count Host's lines first.
@@ -147,6 +156,10 @@ class UploadRequestParser(HTTPRequestParser):
             return BadRequest("An HTTP/1.1 request must have a Host header (RFC 9112 section 3.2)")
         if host is not None and not valid_host(host):
             return BadRequest(INVALID_HOST)
+        limit = self.max_patch_body_size
+        patch = self.command == "PATCH" or headers.get("X_HTTP_METHOD_OVERRIDE", "").upper() == "PATCH"
+        if limit is not None and patch and self.content_length > limit:
+            return TooLarge(f"A PATCH body may be at most {format_size(limit)} (uploads.tus_max_chunk)")
         if self.chunked and "CONTENT_LENGTH" in headers:
             return BadRequest("A request must not have both Transfer-Encoding and Content-Length (RFC 9112 6.1)")
         if "TRANSFER_ENCODING" in headers:  # waitress leaves it only in HTTP/1.0 requests
@@ -232,11 +245,17 @@ def create_server(application: object, **options: object) -> BaseWSGIServer:
     if "max_request_body_size" in options:
         # Waitress refuses a body of exactly its limit; ours is the largest body accepted.
         options["max_request_body_size"] = int(options["max_request_body_size"]) + 1
+    channel_class = UploadChannel
+    if options.get("max_patch_body_size") is not None:
+        limited = {"max_patch_body_size": int(options.pop("max_patch_body_size"))}
+        parser_class = type("UploadRequestParser", (UploadRequestParser,), limited)
+        channel_class = type("UploadChannel", (UploadChannel,), {"parser_class": parser_class})
+    options.pop("max_patch_body_size", None)
     listeners: dict[int, object] = {}
     server = create_waitress_server(application, map=listeners, **options)
     for listener in listeners.values():
         if isinstance(listener, BaseWSGIServer):
-            listener.channel_class = UploadChannel
+            listener.channel_class = channel_class
     return server
 
 

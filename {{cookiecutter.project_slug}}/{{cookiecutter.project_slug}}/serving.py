@@ -12,7 +12,7 @@ every byte before the range.
 """
 
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 from urllib.parse import quote
 
@@ -32,7 +32,9 @@ BLOCK_SIZE = 1024 * 1024
 class FileIter:
     """A WSGI ``app_iter`` over bytes ``start`` to ``stop`` (exclusive) of an open file.
 
-    For servers whose ``wsgi.file_wrapper`` cannot send part of a file.
+    For servers whose ``wsgi.file_wrapper`` cannot send part of a file, and
+    for streams that cannot seek (an object store's, opened at ``start``):
+    one block at a time, so memory stays flat whatever the size.
     Under waitress a range is sent by its file wrapper too: yielded from
     here, waitress would spill every range past ``outbuf_overflow`` (1 MB)
     into a temp file and send it from there, writing to disk as much as it
@@ -46,7 +48,8 @@ class FileIter:
         self.block_size = block_size
 
     def __iter__(self) -> Iterator[bytes]:
-        self.file.seek(self.start)
+        if self.file.seekable():  # a stream from an object store starts where it was opened
+            self.file.seek(self.start)
         remaining = self.stop - self.start
         while remaining > 0 and (block := self.file.read(min(self.block_size, remaining))):
             remaining -= len(block)
@@ -56,12 +59,26 @@ class FileIter:
         self.file.close()
 
 
-def file_response(request: Request, info: StoredFile, file: BinaryIO) -> Response:
+def file_response(
+    request: Request,
+    info: StoredFile,
+    open_range: Callable[[int, int], BinaryIO],
+    presign: Callable[[str, str], str] | None = None,
+) -> Response:
     """The response for ``GET`` or ``HEAD /files/{id}``: the bytes as an inert attachment.
 
-    Answers 200, 206 or 304 (closing ``file`` when it sends no bytes);
-    raises ``HTTPPreconditionFailed`` (412) and
-    ``HTTPRequestRangeNotSatisfiable`` (416, with ``Content-Range: bytes */length``).
+    ``open_range(start, stop)`` opens bytes ``start`` to ``stop`` (exclusive)
+    of the stored file, positioned at ``start``; it is called only when bytes
+    are sent. Answers 200, 206 or 304; raises ``HTTPPreconditionFailed``
+    (412) and ``HTTPRequestRangeNotSatisfiable`` (416, with
+    ``Content-Range: bytes */length``).
+
+    ``presign(content_type, content_disposition)``, when given, is a URL
+    where the store itself serves the bytes with those headers: a 200 or 206
+    becomes a 307 to it (preconditions and ranges were checked here first, so
+    a 304, 412 or 416 costs the store nothing). 307, not 302 or 303: it keeps
+    the method (``HEAD`` stays ``HEAD``) and the client sends its ``Range``
+    again to the store, which answers the same 206.
     """
     last_modified = info.created
     answer = evaluate(request.method, request.environ, Validators(info.sha256, last_modified, info.size))
@@ -75,26 +92,30 @@ def file_response(request: Request, info: StoredFile, file: BinaryIO) -> Respons
     response.headers["Content-Security-Policy"] = FILE_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
     if answer.status == 412:
-        file.close()
         raise HTTPPreconditionFailed("The file does not meet the request's If-Match or If-Unmodified-Since")
     if answer.status == 416:
-        file.close()
         # The error view renders the body (JSON or the page); a response
         # callback adds the length a 416 must state (RFC 9110 section 15.5.17).
         content_range = {"Content-Range": f"bytes */{info.size}"}
         request.add_response_callback(lambda _request, error: error.headers.update(content_range))
         raise HTTPRequestRangeNotSatisfiable(f"No requested range starts inside the file of {info.size} bytes")
     if answer.status == 304:
-        file.close()
         # No body, and none of the body's headers (RFC 9110 section 15.4.5).
         response.status = 304
         for name in ("Content-Type", "Content-Length"):
             response.headers.pop(name, None)
         return response
+    if presign is not None:
+        # The presigned URL expires: no cache may keep this answer.
+        response.status = 307
+        response.location = presign(served_type(info.content_type), content_disposition(info.filename))
+        response.cache_control = "private, no-store"
+        return response
     response.status = answer.status
     response.accept_ranges = "bytes"
     response.content_type = served_type(info.content_type)
     response.content_disposition = content_disposition(info.filename)
+    file = open_range(answer.start, answer.stop)
     response.app_iter = _body(request, file, answer.start, answer.stop, whole=answer.status == 200)
     response.content_length = answer.stop - answer.start  # after app_iter, whose setter clears it
     if answer.status == 206:
@@ -105,7 +126,7 @@ def file_response(request: Request, info: StoredFile, file: BinaryIO) -> Respons
 def _body(request: Request, file: BinaryIO, start: int, stop: int, *, whole: bool) -> object:
     """The ``app_iter`` for bytes ``start`` to ``stop`` of ``file``: the server's file wrapper where it can."""
     wrapper = request.environ.get("wsgi.file_wrapper")
-    if wrapper is not None and (whole or _sends_from_position(wrapper)):
+    if wrapper is not None and file.seekable() and (whole or _sends_from_position(wrapper)):
         file.seek(start)  # Content-Length tells waitress where to stop
         return wrapper(file, BLOCK_SIZE)
     return FileIter(file, start, stop)

@@ -15,6 +15,8 @@ from .sizes import parse_size
 
 DEFAULT_MAX_FILES = 20
 DEFAULT_CLEAN_AFTER = "24h"
+DEFAULT_TUS_MAX_CHUNK = "64MB"
+DEFAULT_TUS_EXPIRE_AFTER = "24h"
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -37,6 +39,12 @@ class UploadSettings:
     dir_mode: int
     clean_after: float  # seconds: unrecorded bytes younger than this are never cleaned
     public_url: str = ""  # "" = absolute URLs from the request's (checked) Host header
+    # tus (resumable uploads): the largest PATCH body, in bytes, and how long
+    # an unfinished upload is kept, in seconds.
+    tus_max_chunk: int = 64 * 1024 * 1024
+    tus_expire_after: float = 24 * 3600.0
+    # Origins (scheme://host[:port]) whose pages may use the tus endpoint (CORS); none by default.
+    cors_origins: tuple[str, ...] = ()
 
 
 def load(settings: Mapping[str, str], here: Path) -> UploadSettings:
@@ -75,6 +83,9 @@ def load(settings: Mapping[str, str], here: Path) -> UploadSettings:
         dir_mode=_mode(get("dir_mode", "0o750"), "dir_mode"),
         clean_after=_duration(get("clean_after", DEFAULT_CLEAN_AFTER), "clean_after"),
         public_url=_public_url(get("public_url", "")),
+        tus_max_chunk=_size(get("tus_max_chunk", DEFAULT_TUS_MAX_CHUNK), "tus_max_chunk"),
+        tus_expire_after=_duration(get("tus_expire_after", DEFAULT_TUS_EXPIRE_AFTER), "tus_expire_after"),
+        cors_origins=_origins(get("cors_origins", "")),
     )
 
 
@@ -141,6 +152,16 @@ def _duration(value: str, name: str) -> float:
     if not match:
         raise SettingsError(f"uploads.{name}: {value!r} is not a duration such as 24h, 30m or 3600")
     return float(int(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"])
+
+
+def _origins(value: str) -> tuple[str, ...]:
+    """Space- or comma-separated origins such as ``https://app.example.com``."""
+    origins = tuple(value.replace(",", " ").split())
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+            raise SettingsError(f"uploads.cors_origins: {origin!r} is not an origin such as https://app.example.com")
+    return origins
 
 
 def _public_url(value: str) -> str:

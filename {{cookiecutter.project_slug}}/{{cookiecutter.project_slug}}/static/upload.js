@@ -3,10 +3,16 @@
 // Without this script the form posts every chosen file to /files in one
 // request and the server answers with the page again. With it:
 //
-//   * choosing or dropping files uploads each one as its own request
-//     (XMLHttpRequest, because fetch() reports no upload progress), at most
-//     PARALLEL_UPLOADS at a time; every file gets a row with a progress bar,
-//     bytes sent, speed, time left and a cancel button;
+//   * choosing, dropping or pasting files (or choosing a folder) uploads each
+//     one through tus, the resumable upload protocol (tus-js-client, vendored
+//     as tus.min.js), at most PARALLEL_UPLOADS at a time, in chunks under the
+//     server's limit: a broken connection is retried with back-off and costs
+//     one chunk at most, and after a reload the same file chosen again goes
+//     on from where it stopped (tus-js-client keeps its URL in localStorage);
+//     without tus.min.js, each file is one multipart request as before;
+//   * the upload panel keeps one compact row per file (progress, bytes sent,
+//     speed, time left, pause/resume, cancel, retry) and an overall line,
+//     and stays in view while the page scrolls;
 //   * files the server would refuse (too large, extension not allowed) are
 //     refused here, before a byte is sent; the server checks again anyway;
 //   * a stored file joins the top of the list, with a player or thumbnail;
@@ -42,6 +48,12 @@
   const totals = document.getElementById('file-totals');
   const liveStatus = document.getElementById('upload-status');
   const csrfToken = form.elements.csrf_token.value;
+  // tus when its client loaded and the browser can run it; the form's way otherwise.
+  const tusEndpoint = form.dataset.tusEndpoint;
+  const tusChunkSize = Number(form.dataset.tusChunkSize);
+  const useTus = Boolean(window.tus && window.tus.isSupported && tusEndpoint && tusChunkSize);
+  // Wait this long (ms) before each retry of a failed chunk, then give up and offer "Retry".
+  const RETRY_DELAYS = [0, 1000, 3000, 5000, 10000, 20000];
   const limits = {
     maxSize: Number(form.dataset.maxSize),
     maxSizeText: form.dataset.maxSizeText,
@@ -50,6 +62,7 @@
   };
 
   const waiting = []; // uploads not yet started, oldest first
+  const uploads = []; // every row in the panel, for the overall line
   let sending = 0; // uploads with a request in flight
 
   // ---------------------------------------------------------------- helpers
@@ -110,7 +123,11 @@
       const what = extension ? `.${extension} files are` : 'Files without an extension are';
       return `${what} not accepted; allowed: ${limits.extensions.join(', ')}.`;
     }
-    if (file.size + envelopeSize(file) > limits.maxSize) {
+    if (useTus && file.size > limits.maxSize) {
+      // tus counts the file's own bytes: no form envelope.
+      return `Too large: ${formatSize(file.size)}, and the limit is ${limits.maxSizeText} per upload.`;
+    }
+    if (!useTus && file.size + envelopeSize(file) > limits.maxSize) {
       return file.size > limits.maxSize
         ? `Too large: ${formatSize(file.size)}, and the limit is ${limits.maxSizeText} per upload.`
         : `Too large: the limit of ${limits.maxSizeText} per upload includes about ` +
@@ -123,7 +140,7 @@
 
   /** A row in the upload queue for one file; returns the upload's state object. */
   function createUpload(file) {
-    const upload = { file, state: 'waiting', xhr: null, samples: [] };
+    const upload = { file, state: 'waiting', xhr: null, tus: null, samples: [], loaded: 0 };
     upload.progress = el('progress', { max: 100, value: 0 });
     upload.progress.setAttribute('aria-label', `Upload of ${file.name}`);
     upload.percent = el('span', { className: 'upload-percent', textContent: '0%' });
@@ -133,6 +150,9 @@
     upload.message = el('p', { className: 'upload-message', textContent: 'Waiting…' });
     upload.button = el('button', { type: 'button', className: 'upload-cancel' });
     upload.button.addEventListener('click', () => cancelOrDismiss(upload));
+    // Pause, Resume or Retry, as the state says (tus only: the form's way cannot resume).
+    upload.control = el('button', { type: 'button', className: 'upload-control', hidden: true });
+    upload.control.addEventListener('click', () => pauseResumeOrRetry(upload));
     upload.row = el(
       'li',
       { className: 'upload' },
@@ -141,6 +161,7 @@
         { className: 'upload-head' },
         el('span', { className: 'upload-name', textContent: file.name }),
         el('span', { className: 'upload-size', textContent: formatSize(file.size) }),
+        upload.control,
         upload.button,
       ),
       upload.progress,
@@ -149,13 +170,15 @@
     );
     setState(upload, 'waiting');
     queue.append(upload.row);
+    uploads.push(upload);
     return upload;
   }
 
   // What the row's button says in each state; finished rows say "Dismiss".
   // Once every byte is sent the server is storing the file: a cancel then
   // could not promise that nothing is kept, so none is offered.
-  const BUTTON_LABELS = { waiting: 'Cancel', sending: 'Cancel', storing: 'Storing…' };
+  const BUTTON_LABELS = { waiting: 'Cancel', sending: 'Cancel', paused: 'Cancel', storing: 'Storing…' };
+  const CONTROL_LABELS = { sending: 'Pause', paused: 'Resume', failed: 'Retry' };
 
   /** Move an upload to a new state (waiting, sending, storing, done, refused,
    *  failed, cancelled); the row's look (CSS on data-state) and button follow. */
@@ -164,9 +187,15 @@
     upload.row.dataset.state = state;
     upload.button.replaceChildren(BUTTON_LABELS[state] || 'Dismiss', hiddenText(` ${upload.file.name}`));
     upload.button.disabled = state === 'storing';
+    const control = upload.tus ? CONTROL_LABELS[state] : undefined;
+    upload.control.hidden = !control;
+    if (control) upload.control.replaceChildren(control, hiddenText(` ${upload.file.name}`));
+    showOverall();
   }
 
   function showProgress(upload, loaded, total) {
+    upload.loaded = loaded;
+    showOverall();
     const percent = total ? Math.floor((loaded / total) * 100) : 0;
     upload.progress.value = percent;
     upload.percent.textContent = `${percent}%`;
@@ -184,6 +213,7 @@
   }
 
   function showStored(upload, stored) {
+    upload.loaded = upload.file.size;
     upload.progress.value = 100;
     upload.percent.textContent = '100%';
     upload.speed.textContent = '';
@@ -235,8 +265,141 @@
     while (sending < PARALLEL_UPLOADS && waiting.length) send(waiting.shift());
   }
 
-  /** One file, one request: multipart with a single `file` part, JSON back. */
   function send(upload) {
+    if (useTus) sendTus(upload);
+    else sendForm(upload);
+  }
+
+  /** One file through tus: created (or found again after a reload), then sent in chunks. */
+  function sendTus(upload) {
+    sending += 1;
+    const { file } = upload;
+    upload.tus = new window.tus.Upload(file, {
+      endpoint: tusEndpoint,
+      chunkSize: tusChunkSize,
+      retryDelays: RETRY_DELAYS,
+      metadata: { filename: file.name, filetype: file.type || 'application/octet-stream' },
+      headers: { 'X-CSRF-Token': csrfToken },
+      // The upload's URL is kept in localStorage under the file's fingerprint
+      // (name, type, size, last modified): the same file chosen after a reload resumes.
+      storeFingerprintForResuming: true,
+      removeFingerprintOnSuccess: true,
+      // The first chunk goes with the creation request (creation-with-upload):
+      // a small file is one request, which keeps hundreds of files at once quick.
+      uploadDataDuringCreation: true,
+      onProgress: (loaded, total) => showProgress(upload, loaded, total),
+      onSuccess: () => tusStored(upload),
+      onError: (error) => tusFailed(upload, error),
+    });
+    setState(upload, 'sending'); // after upload.tus exists: the row offers Pause
+    upload.message.textContent = 'Uploading…';
+    startTus(upload);
+  }
+
+  /** Start, or go on from where the server has it, if this file was sent before. */
+  function startTus(upload) {
+    upload.tus
+      .findPreviousUploads()
+      .then((previous) => {
+        if (previous.length) {
+          upload.tus.resumeFromPreviousUpload(previous[0]);
+          upload.message.textContent = 'Resuming where it stopped…';
+        }
+        upload.tus.start();
+      })
+      .catch((error) => tusFailed(upload, error));
+  }
+
+  /** The last chunk is in: the server made it a stored file; show its row. */
+  async function tusStored(upload) {
+    sending -= 1;
+    startWaiting();
+    const response = await fetch(upload.tus.url, { headers: { Accept: 'application/json' } }).catch(() => null);
+    const answer = response && response.ok ? parseJson(await response.text()) : null;
+    if (!answer || !answer.file) {
+      showFailure(upload, 'done', 'Stored; reload the page to see it in the list.');
+      return;
+    }
+    showStored(upload, answer.file);
+    addStoredFile(answer.file);
+    announce(`${answer.file.filename} stored.`);
+  }
+
+  function tusFailed(upload, error) {
+    if (upload.state === 'sending' || upload.state === 'storing') {
+      sending -= 1;
+      startWaiting();
+    }
+    const response = error && error.originalResponse;
+    const answer = response && parseJson(response.getBody());
+    const reason =
+      (answer && answer.error) ||
+      (response ? `The server refused the upload (${response.getStatus()}).` : 'The connection to the server failed.');
+    showFailure(upload, 'failed', `${reason} Retry goes on from where it stopped.`);
+    announce(`${upload.file.name} was not stored: ${reason}`);
+  }
+
+  function pauseResumeOrRetry(upload) {
+    if (upload.state === 'sending') {
+      upload.tus.abort(); // the server keeps what it acknowledged
+      sending -= 1;
+      upload.speed.textContent = '';
+      upload.eta.textContent = '';
+      upload.message.textContent = 'Paused.';
+      setState(upload, 'paused');
+      announce(`Upload of ${upload.file.name} paused.`);
+      startWaiting();
+    } else if (upload.state === 'paused' || upload.state === 'failed') {
+      sending += 1;
+      upload.samples = [];
+      upload.message.textContent = 'Uploading…';
+      setState(upload, 'sending');
+      announce(`Upload of ${upload.file.name} resumed.`);
+      upload.tus.start();
+    }
+  }
+
+  // ------------------------------------------------------------ the panel
+
+  // The panel: the overall line and "Clear finished" above the rows, kept in view.
+  const panel = el('section', { className: 'upload-panel', hidden: true });
+  panel.setAttribute('aria-label', 'Uploads');
+  const overall = el('p', { className: 'upload-overall' });
+  const clearButton = el('button', { type: 'button', className: 'upload-clear' }, 'Clear finished');
+  clearButton.addEventListener('click', clearFinished);
+  queue.before(panel);
+  panel.append(el('div', { className: 'upload-panel-head' }, overall, clearButton), queue);
+
+  const FINISHED = ['done', 'refused', 'cancelled'];
+  let overallPending = false;
+
+  /** "3 of 7 files, 1.2 GiB of 4.0 GiB": once per frame, however many rows report. */
+  function showOverall() {
+    if (overallPending) return;
+    overallPending = true;
+    requestAnimationFrame(() => {
+      overallPending = false;
+      const counted = uploads.filter((upload) => upload.state !== 'refused' && upload.state !== 'cancelled');
+      const done = counted.filter((upload) => upload.state === 'done').length;
+      const total = counted.reduce((sum, upload) => sum + upload.file.size, 0);
+      const loaded = counted.reduce((sum, upload) => sum + Math.min(upload.loaded, upload.file.size), 0);
+      overall.textContent = `${done} of ${plural(counted.length, 'file')}, ${formatSize(loaded)} of ${formatSize(total)}`;
+      panel.hidden = uploads.length === 0;
+      clearButton.disabled = !uploads.some((upload) => FINISHED.includes(upload.state));
+    });
+  }
+
+  function clearFinished() {
+    for (const upload of uploads.filter((item) => FINISHED.includes(item.state))) {
+      upload.row.remove();
+      uploads.splice(uploads.indexOf(upload), 1);
+    }
+    showOverall();
+    input.focus();
+  }
+
+  /** One file, one request: multipart with a single `file` part, JSON back. */
+  function sendForm(upload) {
     const xhr = new XMLHttpRequest();
     upload.xhr = xhr;
     sending += 1;
@@ -303,10 +466,24 @@
       waiting.splice(waiting.indexOf(upload), 1);
       showFailure(upload, 'cancelled', 'Cancelled before it started; nothing was sent.');
       announce(`Upload of ${upload.file.name} cancelled.`);
+    } else if (upload.tus && (upload.state === 'sending' || upload.state === 'paused' || upload.state === 'failed')) {
+      if (upload.state === 'sending') sending -= 1;
+      startWaiting();
+      upload.button.disabled = true;
+      upload.control.hidden = true;
+      upload.message.textContent = 'Cancelling…';
+      // abort(true) also ends the upload on the server (DELETE): nothing is kept.
+      upload.tus
+        .abort(true)
+        .then(() => showFailure(upload, 'cancelled', 'Cancelled; nothing was stored.'))
+        .catch(() => showFailure(upload, 'cancelled', 'Cancelled; what was sent is removed when the upload expires.'))
+        .then(() => announce(`Upload of ${upload.file.name} cancelled.`));
     } else if (upload.state === 'sending') {
       upload.xhr.abort(); // the server drops a body that never ends
       announce(`Upload of ${upload.file.name} cancelled.`);
     } else {
+      uploads.splice(uploads.indexOf(upload), 1);
+      showOverall();
       upload.row.remove();
       input.focus(); // the button that had focus is gone: go back to the chooser
     }
@@ -349,6 +526,7 @@
     row.dataset.sha256 = stored.sha256;
     row.dataset.size = String(stored.size);
     addKeepButton(row.querySelector('details.delete'));
+    enhanceFileRow(row);
     return row;
   }
 
@@ -370,6 +548,7 @@
   function addStoredFile(stored) {
     fileList.prepend(createFileRow(stored)); // newest first, as the server lists them
     noFiles.hidden = true;
+    showSelection();
     countFiles(1, stored.size);
   }
 
@@ -447,6 +626,7 @@
     row.remove();
     countFiles(-1, -Number(row.dataset.size));
     noFiles.hidden = fileList.children.length > 0;
+    showSelection();
     (next ? next.querySelector('summary') : input).focus();
   }
 
@@ -501,12 +681,122 @@
     });
   }
 
-  // Leaving the page would abort the uploads in flight: ask first.
+  // Leaving the page would abort the uploads in flight: ask first (tus
+  // uploads go on after a reload when the same files are chosen again).
   window.addEventListener('beforeunload', (event) => {
-    if (sending || waiting.length) event.preventDefault();
+    if (!useTus && (sending || waiting.length)) event.preventDefault();
+  });
+
+  // Files pasted anywhere on the page (a screenshot, files copied in a file manager).
+  document.addEventListener('paste', (event) => {
+    const files = event.clipboardData ? [...event.clipboardData.files] : [];
+    if (!files.length) return;
+    event.preventDefault();
+    addFiles(files);
+  });
+
+  // A whole folder, with what is in its subfolders (webkitdirectory: every current browser).
+  if ('webkitdirectory' in HTMLInputElement.prototype) {
+    const folderInput = el('input', { type: 'file', id: 'folder-input', multiple: true, webkitdirectory: true });
+    const folderLabel = el('label', { htmlFor: 'folder-input', className: 'folder-label' }, 'Choose a folder');
+    folderInput.addEventListener('change', () => {
+      addFiles([...folderInput.files]);
+      folderInput.value = '';
+    });
+    input.after(folderLabel, folderInput);
+  }
+
+  // ------------------------------------- local times, copy link, bulk delete
+
+  /** Each stored file's time in the reader's own time zone, the UTC time in its tooltip. */
+  function localizeTime(time) {
+    const when = new Date(time.dateTime);
+    if (Number.isNaN(when.getTime())) return;
+    time.title = formatCreated(time.dateTime);
+    time.textContent = when.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  }
+
+  /** What script adds to a stored file's row: local time, "Copy link", a checkbox for bulk delete. */
+  function enhanceFileRow(row) {
+    const name = row.querySelector('.file-name');
+    const time = row.querySelector('time.file-time');
+    if (time) localizeTime(time);
+    const copy = el('button', { type: 'button', className: 'copy-link' }, 'Copy link', hiddenText(` ${name.textContent}`));
+    copy.addEventListener('click', async () => {
+      const link = new URL(name.getAttribute('href'), window.location.href).href;
+      const copied = await navigator.clipboard?.writeText(link).then(
+        () => true,
+        () => false,
+      );
+      announce(copied ? `Link to ${name.textContent} copied.` : `Copy this link: ${link}`);
+      copy.replaceChildren(copied ? 'Link copied' : 'Copy failed', hiddenText(` ${name.textContent}`));
+    });
+    const select = el('input', { type: 'checkbox', className: 'file-select' });
+    select.setAttribute('aria-label', `Select ${name.textContent}`);
+    select.addEventListener('change', showSelection);
+    row.querySelector('.file-main').prepend(select);
+    row.querySelector('details.delete').before(copy);
+  }
+
+  // Above the list: select all, and delete the selected files (two steps, as each row's delete).
+  const selectAll = el('input', { type: 'checkbox', id: 'select-all' });
+  const bulkDelete = el('button', { type: 'button', className: 'danger bulk-delete', disabled: true }, 'Delete selected');
+  const bulkBar = el(
+    'div',
+    { className: 'bulk' },
+    selectAll,
+    el('label', { htmlFor: 'select-all' }, 'Select all'),
+    bulkDelete,
+  );
+  fileList.before(bulkBar);
+  let confirming = false;
+
+  const selectedRows = () => [...fileList.querySelectorAll('li.file')].filter((row) => row.querySelector('.file-select')?.checked);
+
+  function showSelection() {
+    const count = selectedRows().length;
+    confirming = false;
+    bulkDelete.disabled = count === 0;
+    bulkDelete.textContent = count ? `Delete ${plural(count, 'selected file')}` : 'Delete selected';
+    const all = fileList.querySelectorAll('li.file').length;
+    selectAll.checked = count > 0 && count === all;
+    selectAll.indeterminate = count > 0 && count < all;
+    bulkBar.hidden = all === 0;
+  }
+
+  selectAll.addEventListener('change', () => {
+    for (const box of fileList.querySelectorAll('.file-select')) box.checked = selectAll.checked;
+    showSelection();
+  });
+
+  bulkDelete.addEventListener('click', async () => {
+    const rows = selectedRows();
+    if (!confirming) {
+      confirming = true;
+      bulkDelete.textContent = `Confirm: delete ${plural(rows.length, 'file')}`;
+      return;
+    }
+    bulkDelete.disabled = true;
+    let deleted = 0;
+    for (const row of rows) {
+      const url = row.querySelector('.file-name').getAttribute('href');
+      const response = await fetch(url, { method: 'DELETE', headers: { Accept: 'application/json', 'X-CSRF-Token': csrfToken } }).catch(() => null);
+      if (response && (response.ok || response.status === 404)) {
+        row.remove();
+        countFiles(-1, -Number(row.dataset.size));
+        deleted += 1;
+      } else {
+        showFileError(row, 'Not deleted: the server refused or could not be reached.');
+      }
+    }
+    noFiles.hidden = fileList.children.length > 0;
+    announce(`${plural(deleted, 'file')} deleted.`);
+    showSelection();
   });
 
   // Dropping needs this script, so only now does the page offer it.
   document.getElementById('drop-hint').hidden = false;
   for (const details of fileList.querySelectorAll('details.delete')) addKeepButton(details);
+  for (const row of fileList.querySelectorAll('li.file')) enhanceFileRow(row);
+  showSelection();
 })();

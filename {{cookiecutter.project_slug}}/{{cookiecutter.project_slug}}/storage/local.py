@@ -3,6 +3,7 @@
 On disk::
 
     temp_path/upload-*.part        bytes being received (and waitress's spool)
+    temp_path/tus-<key>.part       a resumable upload's bytes so far (kept across restarts)
     storage_path/<key>             committed bytes, under the key the upload path made
 
 A file appears under its key by an atomic ``os.link`` after its bytes were
@@ -31,6 +32,10 @@ from ..writeback import EarlyWriteback
 from . import KEY_PATTERN, NotFound, StoredKey
 
 TEMP_PREFIX = "upload-"
+RESUMABLE_PREFIX = "tus-"
+READ_BYTES = 1024 * 1024
+# A resumable chunk is at most uploads.tus_max_chunk (64 MiB): sync it in smaller steps.
+RESUMABLE_WRITEBACK_EVERY = 8 * 1024 * 1024
 INCOMING_PREFIX = ".incoming-"
 
 
@@ -85,7 +90,9 @@ class LocalStorage:
         for stale in self.storage_path.glob(INCOMING_PREFIX + "*"):
             stale.unlink(missing_ok=True)
 
-    def stage(self, key: str, chunks: Iterable[bytes | memoryview]) -> LocalStaged:
+    def stage(
+        self, key: str, chunks: Iterable[bytes | memoryview], content_type: str = "application/octet-stream"
+    ) -> LocalStaged:
         """Write ``chunks`` to a temp file in ``temp_path``, durable when it returns.
 
         Errors from ``chunks`` (a malformed body, a size limit) propagate
@@ -176,6 +183,88 @@ class LocalStorage:
                 if KEY_PATTERN.fullmatch(entry.name):
                     with contextlib.suppress(FileNotFoundError):  # deleted while we look
                         yield StoredKey(entry.name, max(0.0, now - entry.stat().st_mtime))
+
+    # The resumable capability (storage.ResumableStorage): tus uploads.
+
+    def start_resumable(self, key: str) -> None:
+        path = self._resumable_path(key)
+        with _disk_errors():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, self.file_mode)
+            os.close(fd)
+            if self.fsync:
+                _fsync_directory(self.temp_path)
+
+    def append(self, key: str, offset: int, chunks: Iterable[bytes]) -> int:
+        """Write ``chunks`` at ``offset`` of ``temp_path/tus-<key>.part``, then ``fsync``."""
+        path = self._resumable_path(key)
+        try:
+            fd = os.open(path, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0))
+        except FileNotFoundError:
+            raise NotFound(key) from None
+        try:
+            with _disk_errors():
+                if os.fstat(fd).st_size < offset:
+                    raise StorageFailed("The bytes of this upload are shorter than its recorded offset")
+                os.ftruncate(fd, offset)  # drop what a failed append left
+                os.lseek(fd, offset, os.SEEK_SET)
+            size = offset
+            writeback = EarlyWriteback(fd, RESUMABLE_WRITEBACK_EVERY) if self.fsync else None
+            try:
+                for chunk in chunks:
+                    with _disk_errors():
+                        view = memoryview(chunk)
+                        while view:
+                            view = view[os.write(fd, view) :]
+                    size += len(chunk)
+                    if writeback is not None:
+                        writeback.wrote(len(chunk))
+                with _disk_errors():
+                    if writeback is not None:
+                        writeback.close()
+                        os.fsync(fd)
+            except BaseException:
+                if writeback is not None:
+                    with contextlib.suppress(OSError):
+                        writeback.close()
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, offset)
+                raise
+        finally:
+            os.close(fd)
+        return size
+
+    def read_resumable(self, key: str, stop: int) -> Iterator[bytes]:
+        try:
+            file = open(self._resumable_path(key), "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            raise NotFound(key) from None
+        with file:
+            remaining = stop
+            while remaining > 0 and (chunk := file.read(min(READ_BYTES, remaining))):
+                remaining -= len(chunk)
+                yield chunk
+
+    def complete_resumable(self, key: str, size: int) -> LocalStaged:
+        path = self._resumable_path(key)
+        with _disk_errors():
+            os.truncate(path, size)
+        return LocalStaged(key, path)
+
+    def abort_resumable(self, key: str) -> None:
+        self._resumable_path(key).unlink(missing_ok=True)
+
+    def list_resumable(self) -> Iterator[StoredKey]:
+        now = time.time()
+        for path in self.temp_path.glob(RESUMABLE_PREFIX + "*.part"):
+            key = path.name[len(RESUMABLE_PREFIX) : -len(".part")]
+            if KEY_PATTERN.fullmatch(key):
+                with contextlib.suppress(FileNotFoundError):
+                    yield StoredKey(key, max(0.0, now - path.stat().st_mtime))
+
+    def _resumable_path(self, key: str) -> Path:
+        if not KEY_PATTERN.fullmatch(key):
+            raise NotFound(key)
+        return self.temp_path / f"{RESUMABLE_PREFIX}{key}.part"
 
     def _path(self, key: str) -> Path:
         """The path of ``key``, refusing anything that is not a key we make."""

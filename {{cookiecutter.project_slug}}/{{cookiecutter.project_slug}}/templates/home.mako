@@ -9,7 +9,7 @@
 <form id="upload-form" class="upload-form" action="${request.route_path('files')}" method="post"
       enctype="multipart/form-data" accept-charset="utf-8"
       data-max-size="${max_size}" data-max-size-text="${max_size_text}"
-      data-max-files="${max_files}" data-allowed-extensions="${allowed_extensions}">
+      data-max-files="${max_files}" data-tus-endpoint="${tus_endpoint}" data-tus-chunk-size="${tus_chunk_size}" data-allowed-extensions="${allowed_extensions}">
   <input type="hidden" name="csrf_token" value="${csrf_token}">
   <div id="dropzone" class="dropzone">
     <label for="file-input" class="dropzone-label">Choose files to upload</label>
@@ -25,6 +25,11 @@
 
 <section class="stored" aria-labelledby="files-heading">
   <h2 id="files-heading">Stored files</h2>
+  <form class="search" role="search" method="get" action="${search_url}">
+    <label for="search-input">Search by name</label>
+    <input id="search-input" type="search" name="q" value="${q}" maxlength="200">
+    <button type="submit">Search</button>
+  </form>
   <p id="file-totals" class="totals" data-count="${file_count}" data-size="${total_size}">${file_totals}</p>
   <p id="no-files" class="empty"${" hidden" if files else ""}>No files yet.</p>
   <ul id="file-list" class="files">

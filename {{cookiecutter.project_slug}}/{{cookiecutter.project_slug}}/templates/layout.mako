@@ -6,6 +6,7 @@
   <title>${self.title()}</title>
   <link rel="icon" href="${static_url}favicon.svg" type="image/svg+xml">
   <link rel="stylesheet" href="${static_url}upload.css">
+  <script src="${static_url}tus.min.js" defer></script>
   <script src="${static_url}upload.js" defer></script>
 </head>
 <body>

@@ -8,6 +8,7 @@ was wrong, and is slowed down per name and per client address
 """
 
 import math
+from functools import partial
 from urllib.parse import parse_qs
 
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
@@ -186,13 +187,12 @@ def revoke_share_link(request: Request) -> Response:
 def shared_download(request: Request) -> Response:
     """A share link: the file, with the same headers as ``/files/{id}``; 404 once revoked or expired."""
     record = accounts.shared_file(request.dbsession, request.matchdict["secret"])
+    if record is None:
+        raise HTTPNotFound("This link is unknown, revoked or expired")
     try:
-        if record is None:
-            raise NotFound(request.matchdict["secret"])
-        stream = request.storage.open(record.storage_key)
+        return file_response(request, record, partial(request.storage.open, record.storage_key))
     except NotFound:
         raise HTTPNotFound("This link is unknown, revoked or expired") from None
-    return file_response(request, record, stream)
 
 
 def signin_values(request: Request, *, error: str | None = None, name: str = "") -> dict[str, object]:

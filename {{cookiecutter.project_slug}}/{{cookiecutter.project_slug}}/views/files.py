@@ -1,6 +1,7 @@
 {%- macro PERM(name) %}{% if cookiecutter.access == "accounts" %}, permission="{{ name }}"{% endif %}{% endmacro -%}
 """The ``/files`` API: upload, list, download, delete."""
 
+from functools import partial
 from urllib.parse import parse_qs
 
 from pyramid.httpexceptions import HTTPNoContent, HTTPNotFound, HTTPSeeOther
@@ -16,7 +17,7 @@ from ..policy import may_see, owner_filter
 from ..receiving import receive_files
 from ..security import CSRF_FIELD, csrf_valid, header_csrf_valid
 from ..serving import file_response
-from ..storage import NotFound
+from ..storage import NotFound, ServesDirectly
 from . import absolute_url, file_json, wants_json
 
 # A delete form carries one short token; refuse to read more than this.
@@ -44,7 +45,8 @@ def list_files(request: Request) -> Response:
     """A page of stored files, newest first; people asking for ``/files`` get the page that lists them.
 
     ``{"files": [...], "next": URL or null}``; ``?limit=`` 1 to 500 (default
-    50) and ``?cursor=`` from a ``next`` URL. Bad values answer 400.
+    50), ``?cursor=`` from a ``next`` URL, ``?q=`` names containing it
+    (``catalogue.page`` says what a search costs). Bad values answer 400.
 
     One view deciding with :func:`wants_json`, not two views with an
     ``accept`` predicate: a browser's ``Accept`` ends in ``*/*``, which
@@ -53,8 +55,10 @@ def list_files(request: Request) -> Response:
     if not wants_json(request):
         return HTTPSeeOther(request.route_path("home"))
     limit = catalogue.parse_limit(request.GET.get("limit"))
-    page = catalogue.page(request.dbsession, request.GET.get("cursor"), limit{% if cookiecutter.access == "accounts" %}, owner=owner_filter(request){% endif %})
+    q = catalogue.parse_query(request.GET.get("q"))
+    page = catalogue.page(request.dbsession, request.GET.get("cursor"), limit, q=q{% if cookiecutter.access == "accounts" %}, owner=owner_filter(request){% endif %})
     query = {"cursor": page.next_cursor} | ({"limit": limit} if "limit" in request.GET else {})
+    query |= {"q": q} if q else {}
     return Response(
         json_body={
             "files": [file_json(request, info) for info in page.files],
@@ -67,13 +71,16 @@ def list_files(request: Request) -> Response:
 def download(request: Request) -> Response:
     """The stored bytes, as an attachment, with Range and ETag support."""
     record = catalogue.get(request.dbsession, request.matchdict["id"])
+    if record is None{% if cookiecutter.access == "accounts" %} or not may_see(request, record){% endif %}:
+        raise HTTPNotFound("No stored file has this id")
+    storage = request.storage
+    presign = None
+    if isinstance(storage, ServesDirectly) and storage.redirect_downloads:
+        presign = partial(storage.presigned_url, record.storage_key)
     try:
-        if record is None{% if cookiecutter.access == "accounts" %} or not may_see(request, record){% endif %}:
-            raise NotFound(request.matchdict["id"])
-        stream = request.storage.open(record.storage_key)
+        return file_response(request, record, partial(storage.open, record.storage_key), presign)
     except NotFound:
         raise HTTPNotFound("No stored file has this id") from None
-    return file_response(request, record, stream)
 
 
 @view_config(route_name="file", request_method="DELETE"{{ PERM("delete") }})

@@ -22,6 +22,9 @@ _PREVIEWS = {"audio": "audio", "image": "image", "video": "video"}
 # ``?stored=`` names the files of one upload (at most uploads.max_files); look up no more.
 MAX_STORED_SHOWN = 100
 
+# The page sends resumable chunks of at most this much: a broken connection costs one chunk.
+TUS_PAGE_CHUNK = 8 * 1024 * 1024
+
 
 @view_config(route_name="home", request_method="GET", renderer=HOME_TEMPLATE{% if cookiecutter.access == "accounts" %}, permission="read"{% endif %})
 def home(request: Request) -> dict[str, object]:
@@ -59,11 +62,13 @@ def page_values(request: Request, *, message: str | None = None, error: str | No
     count, total_size = catalogue.totals(request.dbsession, owner=owner)
 {%- else %}
     try:
-        page = catalogue.page(request.dbsession, cursor)
+        q = catalogue.parse_query(request.GET.get("q"))
+        page = catalogue.page(request.dbsession, cursor, q=q)
     except BadRequest:
         if error is None:
             raise
-        page = catalogue.page(request.dbsession)  # the page that explains a bad cursor
+        q = None
+        page = catalogue.page(request.dbsession)  # the page that explains a bad cursor or search
     count, total_size = catalogue.totals(request.dbsession)
 {%- endif %}
     return {
@@ -73,11 +78,20 @@ def page_values(request: Request, *, message: str | None = None, error: str | No
         "file_count": count,
         "total_size": total_size,
         "file_totals": f"{count} file{'' if count == 1 else 's'}, {format_size(total_size)} in all",
-        "older_url": request.route_path("home", _query={"cursor": page.next_cursor}) if page.next_cursor else None,
-        "newest_url": request.route_path("home") if cursor else None,
+        "older_url": (
+            request.route_path("home", _query={"cursor": page.next_cursor} | ({"q": q} if q else {}))
+            if page.next_cursor
+            else None
+        ),
+        "newest_url": request.route_path("home", _query={"q": q} if q else {}) if cursor else None,
+        "q": q or "",
+        "search_url": request.route_path("home"),
         "max_size": upload_settings.max_size,
         "max_size_text": format_size(upload_settings.max_size),
         "max_files": upload_settings.max_files,
+        # The page's script uploads through tus (resumable), in chunks under the server's limit.
+        "tus_endpoint": request.route_path("tus_collection"),
+        "tus_chunk_size": min(upload_settings.tus_max_chunk, TUS_PAGE_CHUNK),
         "allowed_extensions": " ".join(extensions),
         "accept": ",".join(f".{extension}" for extension in extensions),
         "message": message,

@@ -1,7 +1,7 @@
 """Accounts, API tokens, share links, and an index for each owner's listing.
 
 Revision ID: 0002_accounts
-Revises: 0001
+Revises: 0002_uploads_in_progress
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,8 @@ from alembic import op
 from {{ cookiecutter.project_slug }}.models.stored_file import UTCDateTime
 
 revision = "0002_accounts"
-down_revision = "0001"
+# The last migration: a project baked with access=open has none of this and stops one step earlier.
+down_revision = "0002_uploads_in_progress"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,59 @@
+"""Helpers for the tus tests: sessions that speak tus, uploads made step by step, raw requests."""
+
+import base64
+import socket
+from urllib.parse import urlsplit
+
+import requests
+
+from .helpers import LiveServer
+
+TUS = {"Tus-Resumable": "1.0.0"}
+OCTETS = {"Content-Type": "application/offset+octet-stream"}
+
+
+def tus_session(server: LiveServer) -> requests.Session:
+    """A session with the CSRF cookie and header, sending ``Tus-Resumable`` on every request."""
+    session = server.client()
+    session.headers.update(TUS)
+    return session
+
+
+def client_headers(session: requests.Session) -> dict[str, str]:
+    """What ``tuspy`` must send to act as ``session`` (it keeps no cookies of its own)."""
+    cookies = "; ".join(f"{name}={value}" for name, value in session.cookies.items())
+    return {"Cookie": cookies, "X-CSRF-Token": session.headers["X-CSRF-Token"]}
+
+
+def metadata(**values: str) -> str:
+    """An ``Upload-Metadata`` header."""
+    return ",".join(f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in values.items())
+
+
+def create(session: requests.Session, base_url: str, length: int, filename: str = "data.bin") -> str:
+    """Create an upload of ``length`` bytes; its URL."""
+    response = session.post(
+        base_url + "/uploads/",
+        headers={"Upload-Length": str(length), "Upload-Metadata": metadata(filename=filename)},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    return response.headers["Location"]
+
+
+def patch(session: requests.Session, url: str, offset: int, body: bytes, **headers: str) -> requests.Response:
+    return session.patch(url, data=body, headers={**OCTETS, "Upload-Offset": str(offset), **headers}, timeout=60)
+
+
+def send_half_and_close(url: str, session: requests.Session, offset: int, body: bytes) -> None:
+    """Send a PATCH head and half of ``body``, then close the socket: a connection cut mid-chunk."""
+    parts = urlsplit(url)
+    head = (
+        f"PATCH {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nTus-Resumable: 1.0.0\r\n"
+        f"Content-Type: application/offset+octet-stream\r\nUpload-Offset: {offset}\r\n"
+        f"Content-Length: {len(body)}\r\n"
+    )
+    for name, value in client_headers(session).items():
+        head += f"{name}: {value}\r\n"
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as connection:
+        connection.sendall(head.encode("latin-1") + b"\r\n" + body[: len(body) // 2])

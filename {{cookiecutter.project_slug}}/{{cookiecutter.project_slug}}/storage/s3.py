@@ -1,0 +1,409 @@
+"""Bytes in an S3 bucket (AWS S3, Ceph's RADOS Gateway, MinIO, R2...): ``uploads.storage = s3``.
+
+In the bucket::
+
+    <prefix><key>                        committed bytes, under the key the upload path made
+    multipart uploads of <prefix><key>   bytes being received (not visible until completed)
+
+Staging a file is one S3 multipart upload, sent part by part while the
+request body is read: each part is sent as soon as it is full, and a new one
+is filled only while fewer than two are on their way, so at most two parts
+of one file are in memory (usually both being sent) and no local copy is
+ever made. Committing completes the upload; discarding (any
+refusal or failure) aborts it, so afterwards neither ``ListObjectsV2`` nor
+``ListMultipartUploads`` shows anything of it.
+
+A process killed mid-upload cannot abort its own multipart upload. Each
+upload in flight is therefore noted in a small file in ``uploads.temp_path``
+(``s3-upload-<key>``, holding the upload id), which only this instance uses:
+at start-up :meth:`S3Storage.recover` aborts exactly the uploads its own
+notes name, never another instance's. Uploads that no instance will ever
+come back for (a host lost with its disk) are aborted by cleaning once
+older than ``uploads.clean_after`` (:meth:`S3Storage.abort_stale`); a
+bucket lifecycle rule (``AbortIncompleteMultipartUpload``) is a good second
+line of defence.
+
+Credentials come from boto3's standard chain only (``AWS_ACCESS_KEY_ID`` and
+``AWS_SECRET_ACCESS_KEY``, ``~/.aws/credentials``, an instance role), never
+from the ini files. A store that is down or refuses answers 503
+(:class:`errors.StoreUnavailable`) with the cause; the next request tries
+again, so the service recovers without a restart.
+
+Ceph 16's ``CompleteMultipartUpload`` answers with an empty ``ETag``:
+nothing here relies on it (sizes and hashes are the upload path's own).
+"""
+
+import contextlib
+import io
+import logging
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from ..errors import StorageFailed, StoreUnavailable
+from ..settings import SettingsError, UploadSettings, _bool, _duration, _size
+from . import KEY_PATTERN, NotFound, StoredKey
+
+log = logging.getLogger(__name__)
+
+MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
+MAX_PARTS = 10_000  # S3's maximum number of parts in one upload
+MAX_PARTS_IN_MEMORY = 2  # of one upload: sending, or being filled
+SENDER_THREADS = 32  # uploads sending a part at the same moment; more wait their turn
+NOTE_PREFIX = "s3-upload-"
+ADDRESSING_STYLES = ("auto", "path", "virtual")
+# Error codes that mean "the store will not do it now", as opposed to "no such object".
+UNAVAILABLE_CODES = {
+    "AccessDenied": "the store refused access (check the credentials and the bucket's policy)",
+    "InvalidAccessKeyId": "the store does not know the access key (AWS_ACCESS_KEY_ID)",
+    "SignatureDoesNotMatch": "the store refused the secret key (AWS_SECRET_ACCESS_KEY)",
+    "NoSuchBucket": "the bucket named by uploads.s3.bucket does not exist",
+    "SlowDown": "the store asks to slow down",
+    "ServiceUnavailable": "the store is unavailable",
+}
+
+
+@dataclass
+class S3Staged:
+    """A multipart upload of ``key`` whose parts are all sent, to be completed or aborted."""
+
+    key: str
+    upload_id: str
+    parts: list[dict[str, Any]]
+    note: Path
+    done: bool = field(default=False)
+
+
+class S3Storage:
+    """Files as objects in one bucket under a prefix; see the module docstring."""
+
+    def __init__(
+        self,
+        client: Any,
+        bucket: str,
+        *,
+        prefix: str = "",
+        part_size: int = 8 * 1024 * 1024,
+        temp_path: Path,
+        redirect_downloads: bool = False,
+        presigned_expiry: float = 300,
+    ) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix
+        self.part_size = part_size
+        self.temp_path = temp_path
+        self.redirect_downloads = redirect_downloads
+        self.presigned_expiry = presigned_expiry
+        self.endpoint = client.meta.endpoint_url
+        # Threads that send parts, shared by every upload (each upload has at
+        # most two parts in flight), started once rather than one per upload.
+        self._senders = ThreadPoolExecutor(SENDER_THREADS, thread_name_prefix="s3-part")
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, str], upload_settings: UploadSettings) -> "S3Storage":
+        """``uploads.s3.bucket``, ``prefix``, ``endpoint_url``, ``region``, ``part_size``,
+        ``addressing_style``, ``redirect_downloads`` and ``presigned_expiry``; credentials from boto3's chain.
+        """
+        try:
+            import boto3
+            from botocore.config import Config
+        except ImportError:
+            raise SettingsError("uploads.storage: s3 needs boto3; install the project with its s3 extra") from None
+
+        def get(name: str, default: str = "") -> str:
+            return str(settings.get(f"uploads.s3.{name}", default)).strip()
+
+        bucket = get("bucket")
+        if not bucket:
+            raise SettingsError("uploads.s3.bucket: must name the bucket that keeps the files")
+        part_size = _size(get("part_size", "8MiB"), "s3.part_size")
+        if part_size < MIN_PART_SIZE:
+            raise SettingsError("uploads.s3.part_size: must be at least 5MiB, the S3 minimum for a part")
+        if part_size * MAX_PARTS < upload_settings.max_size:
+            raise SettingsError("uploads.s3.part_size: too small for uploads.max_size in 10,000 parts (S3's limit)")
+        style = get("addressing_style", "auto")
+        if style not in ADDRESSING_STYLES:
+            raise SettingsError(f"uploads.s3.addressing_style: {style!r} is not one of auto, path, virtual")
+        expiry = _duration(get("presigned_expiry", "5m"), "s3.presigned_expiry")
+        if not 1 <= expiry <= 7 * 86400:
+            raise SettingsError("uploads.s3.presigned_expiry: must be between 1 second and 7 days (S3's limit)")
+        config = Config(
+            s3={"addressing_style": style},
+            # A store that is down must answer quickly: one retry, short connect timeout.
+            connect_timeout=3,
+            read_timeout=60,
+            retries={"mode": "standard", "max_attempts": 2},
+            # boto3's default checksums stay on: each part carries a CRC32 the
+            # store checks, and over HTTPS that spares a SHA-256 of the payload
+            # for the signature (over plain HTTP the payload is always signed).
+            max_pool_connections=32,
+        )
+        client = boto3.session.Session().client(
+            "s3", endpoint_url=get("endpoint_url") or None, region_name=get("region") or None, config=config
+        )
+        return cls(
+            client,
+            bucket,
+            prefix=get("prefix"),
+            part_size=part_size,
+            temp_path=upload_settings.temp_path,
+            redirect_downloads=_bool(get("redirect_downloads", "false"), "s3.redirect_downloads"),
+            presigned_expiry=expiry,
+        )
+
+    def recover(self) -> None:
+        """Check the bucket, then abort the multipart uploads this instance left in flight.
+
+        Raises :class:`SettingsError` naming ``uploads.s3.bucket`` when the
+        bucket does not exist (or ``uploads.s3.endpoint_url`` when the store
+        cannot be reached): the server must not start.
+        """
+        self.temp_path.mkdir(parents=True, exist_ok=True)
+        try:
+            with _store_errors(missing=LookupError(self.bucket)):
+                self.client.head_bucket(Bucket=self.bucket)
+        except LookupError:
+            raise SettingsError(
+                f"uploads.s3.bucket: the bucket {self.bucket!r} does not exist at {self.endpoint}"
+            ) from None
+        except (StoreUnavailable, StorageFailed) as error:
+            raise SettingsError(f"uploads.s3.endpoint_url: cannot use {self.endpoint}: {error}") from None
+        for note in self.temp_path.glob(NOTE_PREFIX + "*"):
+            key = note.name.removeprefix(NOTE_PREFIX)
+            upload_id = note.read_text(encoding="ascii").strip()
+            if KEY_PATTERN.fullmatch(key) and upload_id:
+                self._abort(self.prefix + key, upload_id)
+            note.unlink(missing_ok=True)
+
+    def stage(
+        self, key: str, chunks: Iterable[bytes | memoryview], content_type: str = "application/octet-stream"
+    ) -> S3Staged:
+        """Send ``chunks`` as a multipart upload of ``key``, part by part; not visible until committed.
+
+        Errors of ``chunks`` propagate unchanged; store errors become
+        :class:`StoreUnavailable` (503) or :class:`StorageFailed`. Either
+        way the multipart upload is aborted.
+        """
+        name = self._name(key)
+        with _store_errors():
+            upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=name, ContentType=content_type)[
+                "UploadId"
+            ]
+        note = self.temp_path / f"{NOTE_PREFIX}{key}"
+        staged = S3Staged(key, upload_id, [], note)
+        try:
+            note.write_text(upload_id, encoding="ascii")
+            self._send_parts(staged, chunks)
+        except BaseException:
+            self.discard(staged)
+            raise
+        return staged
+
+    def _send_parts(self, staged: S3Staged, chunks: Iterable[bytes | memoryview]) -> None:
+        """Send each part as soon as it is full: at most two parts in memory, sending or filling.
+
+        Filling (from the request body) is faster than sending, so usually
+        two parts are on their way at once: a new part is allocated only
+        once fewer than two are in flight.
+        """
+        in_flight: deque[Future] = deque()
+        cancelled = threading.Event()
+        submitted = 0
+
+        def send(number: int, body: bytearray) -> None:
+            if cancelled.is_set():
+                return
+            with _store_errors():
+                answer = self.client.upload_part(
+                    Bucket=self.bucket, Key=self._name(staged.key), UploadId=staged.upload_id, PartNumber=number,
+                    Body=body,
+                )  # fmt: skip
+            staged.parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+
+        def submit(body: bytearray) -> None:
+            nonlocal submitted
+            submitted += 1
+            in_flight.append(self._senders.submit(send, submitted, body))
+
+        def new_part() -> bytearray:
+            while len(in_flight) >= MAX_PARTS_IN_MEMORY:
+                in_flight.popleft().result()  # that part is in the store (or its error is raised here)
+            return bytearray(self.part_size)
+
+        try:
+            # Each part is filled in place (one copy of every byte) and handed
+            # to a sender as it is.
+            part, filled = new_part(), 0
+            for chunk in chunks:
+                view = memoryview(chunk).cast("B")
+                while view:
+                    taken = min(len(view), self.part_size - filled)
+                    part[filled : filled + taken] = view[:taken]
+                    filled += taken
+                    view = view[taken:]
+                    if filled == self.part_size:
+                        submit(part)
+                        del part  # the sender holds it now
+                        part, filled = new_part(), 0
+            if filled or not submitted:
+                del part[filled:]  # the last part may be short (or empty, for an empty file)
+                submit(part)
+            del part
+            while in_flight:
+                in_flight.popleft().result()
+        except BaseException:
+            cancelled.set()
+            wait(in_flight)  # let the parts being sent finish (or fail) before the upload is aborted
+            raise
+
+    def commit(self, staged: S3Staged) -> None:
+        """Complete the multipart upload, never replacing an existing object."""
+        name = self._name(staged.key)
+        with _store_errors():
+            if self._exists(name):
+                self.discard(staged)
+                raise StorageFailed("The server could not store this upload (its key is already taken)")
+            parts = sorted(staged.parts, key=lambda part: part["PartNumber"])
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=name, UploadId=staged.upload_id, MultipartUpload={"Parts": parts}
+            )
+        staged.done = True
+        staged.note.unlink(missing_ok=True)
+
+    def discard(self, staged: S3Staged) -> None:
+        if staged.done:
+            return
+        staged.done = True
+        self._abort(self._name(staged.key), staged.upload_id)
+        staged.note.unlink(missing_ok=True)
+
+    def open(self, key: str, start: int = 0, stop: int | None = None) -> BinaryIO:
+        """A stream of bytes ``start`` to ``stop`` of the object (one ranged ``GetObject``), not seekable."""
+        name = self._name(key)
+        if stop is not None and stop <= start:
+            return io.BytesIO(b"")
+        arguments = {"Bucket": self.bucket, "Key": name}
+        if start or stop is not None:
+            arguments["Range"] = f"bytes={start}-{'' if stop is None else stop - 1}"
+        with _store_errors(missing=NotFound(key)):
+            body = self.client.get_object(**arguments)["Body"]
+        return io.BufferedReader(_ObjectStream(body), buffer_size=1024 * 1024)
+
+    def presigned_url(self, key: str, content_type: str, content_disposition: str) -> str:
+        """A GET URL valid for ``uploads.s3.presigned_expiry`` that makes the store send our headers."""
+        with _store_errors():
+            return self.client.generate_presigned_url(
+                "get_object",
+                Params={
+                    "Bucket": self.bucket,
+                    "Key": self._name(key),
+                    "ResponseContentType": content_type,
+                    "ResponseContentDisposition": content_disposition,
+                    "ResponseCacheControl": "private, no-cache",
+                },
+                ExpiresIn=int(self.presigned_expiry),
+            )
+
+    def delete(self, key: str) -> None:
+        name = self._name(key)
+        with _store_errors():
+            if not self._exists(name):
+                raise NotFound(key)
+            self.client.delete_object(Bucket=self.bucket, Key=name)
+
+    def list_keys(self) -> Iterator[StoredKey]:
+        now = datetime.now(UTC)
+        with _store_errors():
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
+                for item in page.get("Contents", []):
+                    key = item["Key"].removeprefix(self.prefix)
+                    if KEY_PATTERN.fullmatch(key):
+                        yield StoredKey(key, max(0.0, (now - item["LastModified"]).total_seconds()))
+
+    def abort_stale(self, older_than: float) -> list[str]:
+        """Abort multipart uploads under the prefix initiated more than ``older_than`` seconds ago; their keys."""
+        now = datetime.now(UTC)
+        aborted = []
+        with _store_errors():
+            pages = self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=self.prefix)
+            for page in pages:
+                for upload in page.get("Uploads", []):
+                    if (now - upload["Initiated"]).total_seconds() >= older_than:
+                        self._abort(upload["Key"], upload["UploadId"])
+                        aborted.append(upload["Key"].removeprefix(self.prefix))
+        return aborted
+
+    def _abort(self, name: str, upload_id: str) -> None:
+        """Abort one multipart upload; already gone is fine, a failure is logged (cleaning retries)."""
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=name, UploadId=upload_id)
+        except Exception as error:
+            code = getattr(error, "response", {}).get("Error", {}).get("Code")
+            if code != "NoSuchUpload":
+                log.warning("could not abort the multipart upload of %s (%s); cleaning will", name, error)
+
+    def _exists(self, name: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=name)
+        except Exception as error:
+            if getattr(error, "response", {}).get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def _name(self, key: str) -> str:
+        """The object name of ``key``, refusing anything that is not a key we make."""
+        if not KEY_PATTERN.fullmatch(key):
+            raise NotFound(key)
+        return self.prefix + key
+
+
+class _ObjectStream(io.RawIOBase):
+    """botocore's streaming body as a raw, non-seekable stream (closing it frees the connection)."""
+
+    def __init__(self, body: Any) -> None:
+        self.body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        with _store_errors():
+            data = self.body.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            with contextlib.suppress(Exception):
+                self.body.close()
+        super().close()
+
+
+@contextlib.contextmanager
+def _store_errors(missing: Exception | None = None) -> Iterator[None]:
+    """Turn botocore's errors into refusals: 503 when the store is down or refuses, with the cause.
+
+    ``missing``: what to raise instead for a missing object (``NoSuchKey``, or a 404 without a body).
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if missing is not None and code in ("NoSuchKey", "NoSuchBucket", "404", "NotFound"):
+            raise missing from None
+        if code in UNAVAILABLE_CODES or status >= 500 or status in (401, 403):
+            cause = UNAVAILABLE_CODES.get(code, f"the store answered {status} {code}")
+            raise StoreUnavailable(f"The file store is unavailable: {cause}") from error
+        raise StorageFailed(f"The file store refused the request ({code or status})") from error
+    except BotoCoreError as error:
+        raise StoreUnavailable(f"The file store is unavailable ({error}); check uploads.s3.endpoint_url") from error
