@@ -94,9 +94,9 @@ def parse_query(value: str | None) -> str | None:
     if len(value) > MAX_QUERY:
         raise BadRequest(f"A search may be at most {MAX_QUERY} characters")
     return value.strip()
-
-
 {%- if cookiecutter.access == "accounts" %}
+
+
 def page(
     dbsession: Session,
     cursor: str | None = None,
@@ -110,6 +110,8 @@ def page(
     ``owner``: only that account's files (on the index ``(owner, created
     DESC, id DESC)``); ``None``: everyone's.
 {%- else %}
+
+
 def page(dbsession: Session, cursor: str | None = None, limit: int = DEFAULT_LIMIT, q: str | None = None) -> Page:
     """The ``limit`` newest records after ``cursor`` (from the newest when ``None``).
 {%- endif %}

@@ -54,11 +54,13 @@ def page_values(request: Request, *, message: str | None = None, error: str | No
 {%- if cookiecutter.access == "accounts" %}
     owner = owner_filter(request)
     try:
-        page = catalogue.page(request.dbsession, cursor, owner=owner)
+        q = catalogue.parse_query(request.GET.get("q"))
+        page = catalogue.page(request.dbsession, cursor, q=q, owner=owner)
     except BadRequest:
         if error is None:
             raise
-        page = catalogue.page(request.dbsession, owner=owner)  # the page that explains a bad cursor
+        q = None
+        page = catalogue.page(request.dbsession, owner=owner)  # the page that explains a bad cursor or search
     count, total_size = catalogue.totals(request.dbsession, owner=owner)
 {%- else %}
     try:
