@@ -41,6 +41,7 @@ serve: $(BIN)/cookiecutter
 	@$(BIN)/uv pip install --quiet --python $(PROJECT)/.venv/bin/python -e $(PROJECT)
 	@$(PYTHON) scripts/port-free $(PORT)
 	@cd $(PROJECT) && .venv/bin/alembic --quiet -c development.ini upgrade head  # the catalogue, created or upgraded
+	@cd $(PROJECT) && .venv/bin/$(notdir $(PROJECT))-users development.ini add demo --generate --if-missing --url http://localhost:$(PORT)
 	cd $(PROJECT) && .venv/bin/pserve development.ini http_port=$(PORT)
 
 # Your own project: cookiecutter asks each question (Enter keeps the

@@ -66,6 +66,7 @@ RESERVED = frozenset(sys.stdlib_module_names) | {
     "webtest",
     "zope",
     *("alembic", "psycopg", "psycopg_binary", "pyramid_retry", "pyramid_tm", "sqlalchemy", "transaction"),  # catalogue
+    *("argon2", "argon2_cffi"),  # accounts
 }
 
 # TOML basic strings must escape these (TOML 1.0, "String").
@@ -115,10 +116,18 @@ def size_in_bytes(value: str) -> int:
     return sizes.parse_size(str(value))
 
 
+# Private (unprompted) variables whose value must survive a re-bake.
+RECORDED_PRIVATE = ("__session_secret",)
+
+
 @simple_filter
 def answers_json(context: dict) -> str:
-    """The answers given at generation time, as JSON, for re-generating later."""
-    answers = {key: value for key, value in context.items() if not key.startswith("_")}
+    """The answers given at generation time, as JSON, for re-generating later.
+
+    The session secret is drawn once, at the first bake, and recorded with the
+    answers, so a re-bake from this file gives the same project.
+    """
+    answers = {key: value for key, value in context.items() if not key.startswith("_") or key in RECORDED_PRIVATE}
     return json.dumps(answers, indent=4, ensure_ascii=False) + "\n"
 
 

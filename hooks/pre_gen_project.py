@@ -49,6 +49,11 @@ def problems(answers: dict[str, str]) -> list[str]:
     for extension in answers["allowed_extensions"].replace(",", " ").split():
         if not re.fullmatch(r"\.?[^\W_]+", extension):
             found.append(f"allowed_extensions: {extension!r} is not an extension (write them like: mp3 ogg flac)")
+    if answers["access"] not in ("accounts", "open"):
+        found.append(f"access: {answers['access']!r} is neither accounts nor open")
+    secret = answers["__session_secret"]
+    if answers["access"] == "accounts" and not re.fullmatch(r"[A-Za-z0-9]{32,}", secret):
+        found.append("__session_secret: must be at least 32 letters and digits (a re-bake records the first one)")
     return found
 
 

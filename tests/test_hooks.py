@@ -136,7 +136,7 @@ def test_an_explicit_invalid_slug_fails_with_the_hooks_line_and_no_traceback(tmp
 
 def test_an_invalid_slug_typed_at_the_prompt_fails_with_the_hooks_line_and_no_traceback(tmp_path):
     # The name, then the slug; every other question keeps its default.
-    answers = "My Uploads!\nclass\n" + "\n" * 9
+    answers = "My Uploads!\nclass\n" + "\n" * 10
     out = tmp_path / "out"
     result = cookiecutter_cli("-o", str(out), str(TEMPLATE), cwd=tmp_path, home=tmp_path, stdin=answers)
     assert result.returncode != 0

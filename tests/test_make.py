@@ -88,6 +88,7 @@ def test_a_cookiecutter_run_ends_with_the_commands_that_install_test_and_serve_t
         "python3 -m venv .venv",
         '.venv/bin/pip install -e ".[testing]"',
         ".venv/bin/alembic -c development.ini upgrade head",
+        ".venv/bin/upload_service-users development.ini add YOUR_NAME --admin",
         ".venv/bin/pytest",
         ".venv/bin/pserve development.ini --reload",
     ]

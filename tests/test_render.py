@@ -65,6 +65,17 @@ PACKAGE_FILES = [
     "views/home.py",
     "views/tus.py",
 ]
+# Kept only with ``access`` = ``accounts`` (the post-generation hook removes them otherwise).
+ACCOUNTS_PACKAGE_FILES = [
+    "accounts.py",
+    "alembic/versions/0002_accounts.py",
+    "models/user.py",
+    "policy.py",
+    "throttle.py",
+    "users.py",
+    "views/accounts.py",
+]
+ACCOUNTS_TEST_FILES = ["test_accounts.py", "test_accounts_browser.py", "test_throttle.py"]
 TEST_FILES = [
     "__init__.py",
     "bodies.py",
@@ -137,14 +148,13 @@ HOSTILE = {
 }
 
 
-def expected_files(slug: str, language: str) -> set[str]:
+def expected_files(slug: str, language: str, access: str = "accounts") -> set[str]:
     extension = TEMPLATE_EXTENSIONS[language]
-    templates = [f"templates/{page}.{extension}" for page in ("error", "home", "layout")]
-    return (
-        set(PROJECT_FILES)
-        | {f"{slug}/{name}" for name in PACKAGE_FILES + templates}
-        | {f"tests/{name}" for name in TEST_FILES}
-    )
+    pages = ("error", "home", "layout") + (("account", "signin") if access == "accounts" else ())
+    templates = [f"templates/{page}.{extension}" for page in pages]
+    package = PACKAGE_FILES + (ACCOUNTS_PACKAGE_FILES if access == "accounts" else [])
+    tests = TEST_FILES + (ACCOUNTS_TEST_FILES if access == "accounts" else [])
+    return set(PROJECT_FILES) | {f"{slug}/{name}" for name in package + templates} | {f"tests/{name}" for name in tests}
 
 
 def read_ini(path: Path) -> configparser.ConfigParser:
@@ -158,6 +168,30 @@ def read_ini(path: Path) -> configparser.ConfigParser:
 def test_bake_generates_exactly_the_expected_files(baked, language):
     project = baked(template_language=language)
     assert relative_files(project) == expected_files("upload_service", language)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_open_access_bake_has_no_account_files(baked, language):
+    project = baked(template_language=language, access="open")
+    assert relative_files(project) == expected_files("upload_service", language, access="open")
+
+
+def test_open_access_bake_mentions_no_accounts_in_its_code(baked):
+    project = baked(access="open")
+    for path in (project / "upload_service").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for account_word in ("policy import", "owner_filter", "session.secret", "bearer", "permission="):
+            assert account_word not in text, path
+
+
+def test_each_bake_draws_its_own_session_secret_and_records_it(baked):
+    first, second = baked(), baked(project_name="Other Uploads")
+    secrets = [
+        json.loads((p / ".cookiecutter.json").read_text(encoding="utf-8"))["__session_secret"] for p in (first, second)
+    ]
+    assert secrets[0] != secrets[1]
+    assert all(re.fullmatch(r"[A-Za-z0-9]{64}", secret) for secret in secrets)
+    assert f"session.secret = {secrets[0]}" in (first / "development.ini").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -190,6 +224,7 @@ def test_the_chosen_language_is_wired_into_dependencies_and_views(baked, languag
 def test_answers_are_recorded_in_cookiecutter_json(baked):
     project = baked(template_language="mako", allowed_extensions="mp3 ogg")
     answers = json.loads((project / ".cookiecutter.json").read_text(encoding="utf-8"))
+    assert re.fullmatch(r"[A-Za-z0-9]{64}", answers.pop("__session_secret"))
     assert answers == {
         "project_name": "Upload Service",
         "project_slug": "upload_service",
@@ -202,6 +237,7 @@ def test_answers_are_recorded_in_cookiecutter_json(baked):
         "max_upload_size": "4GB",
         "chunk_size": "64KB",
         "allowed_extensions": "mp3 ogg",
+        "access": "accounts",
     }
 
 

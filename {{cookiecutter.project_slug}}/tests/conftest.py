@@ -38,13 +38,22 @@ from {{ cookiecutter.project_slug }}.sizes import parse_size
 from .ceph import CephCluster
 from .ceph import installed as ceph_installed
 from .helpers import (
+{%- if cookiecutter.access == "accounts" %}
+    ACCOUNT,
+{%- endif %}
     BASELINE,
     CSRF_INPUT,
     PROJECT,
     TESTING_INI,
     LiveServer,
     PserveServer,
+{%- if cookiecutter.access == "accounts" %}
+    SignedIn,
+{%- endif %}
     Waitress,
+{%- if cookiecutter.access == "accounts" %}
+    add_account,
+{%- endif %}
     migrate,
     start_waitress,
 )
@@ -118,6 +127,11 @@ def s3_settings(ceph: CephCluster) -> dict[str, str]:
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated, empty catalogue database: SQLite by default, ``"postgresql"`` when parametrized so.
+{%- if cookiecutter.access == "accounts" %}
+
+    It holds one account, ``helpers.ACCOUNT``, that signed-in clients use:
+    an admin, so the tests of storing and serving see every file.
+{%- endif %}
 
     SQLite's file is kept apart from ``tmp_path``, where tests look for every
     byte an upload wrote.
@@ -126,11 +140,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     if kind == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('catalogue') / 'catalogue.sqlite'}"
         migrate(url)
+{%- if cookiecutter.access == "accounts" %}
+        add_account(url, *ACCOUNT, admin=True)
+{%- endif %}
         yield url
         return
     server = request.getfixturevalue("postgresql_server")
     url = server.create_database()
     migrate(url)
+{%- if cookiecutter.access == "accounts" %}
+    add_account(url, *ACCOUNT, admin=True)
+{%- endif %}
     yield url
     server.drop_database(url)
 
@@ -153,6 +173,36 @@ def storage_path(app_settings: dict[str, str]) -> Path:
 @pytest.fixture
 def temp_path(app_settings: dict[str, str]) -> Path:
     return Path(app_settings["uploads.temp_path"])
+{%- if cookiecutter.access == "accounts" %}
+
+
+@pytest.fixture
+def anonymous_app(app_settings: dict[str, str]) -> Iterator[object]:
+    """The WSGI application, built by ``main`` exactly as ``pserve`` builds it."""
+    saved = tempfile.tempdir  # main() points tempfile at temp_path; give it back
+    yield main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **app_settings)
+    tempfile.tempdir = saved
+
+
+@pytest.fixture
+def app(anonymous_app: object) -> object:
+    """The application as the tests' account sees it (``helpers.SignedIn``).
+
+    Tests of uploads, downloads and the wire speak as a signed-in user;
+    the accounts tests use ``anonymous_app`` and sign in themselves.
+    """
+    return SignedIn(anonymous_app, *ACCOUNT)
+
+
+@pytest.fixture
+def accounts_server(anonymous_app: object, storage_path: Path, temp_path: Path) -> Iterator[LiveServer]:
+    """``anonymous_app`` under real waitress: requests carry only the credentials they send."""
+    server = start_waitress(anonymous_app)
+    try:
+        yield LiveServer(server.url, storage_path, temp_path)
+    finally:
+        server.stop()
+{%- else %}
 
 
 @pytest.fixture
@@ -161,6 +211,7 @@ def app(app_settings: dict[str, str]) -> Iterator[object]:
     saved = tempfile.tempdir  # main() points tempfile at temp_path; give it back
     yield main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **app_settings)
     tempfile.tempdir = saved
+{%- endif %}
 
 
 @pytest.fixture
@@ -197,7 +248,11 @@ def make_live_server(
 
     def make(**overrides: str) -> LiveServer:
         settings = {**app_settings, **{f"uploads.{name}": value for name, value in overrides.items()}}
-        server = start_waitress(main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **settings))
+        app = main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **settings)
+{%- if cookiecutter.access == "accounts" %}
+        app = SignedIn(app, *ACCOUNT)
+{%- endif %}
+        server = start_waitress(app)
         servers.append(server)
         return LiveServer(server.url, storage_path, temp_path)
 

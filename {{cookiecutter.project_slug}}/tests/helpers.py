@@ -7,7 +7,14 @@ import contextlib
 import re
 import subprocess
 import threading
+{%- if cookiecutter.access == "accounts" %}
+from collections.abc import Iterator
+from contextlib import contextmanager
+{%- endif %}
 from dataclasses import dataclass
+{%- if cookiecutter.access == "accounts" %}
+from datetime import datetime
+{%- endif %}
 from pathlib import Path
 
 import alembic.command
@@ -15,15 +22,33 @@ import plaster
 import pytest
 import requests
 import sqlalchemy
+{%- if cookiecutter.access == "accounts" %}
+import webtest
+{%- endif %}
+{%- if cookiecutter.access == "accounts" %}
+from sqlalchemy.orm import Session
+{%- endif %}
 from waitress import wasyncore
 
+{% if cookiecutter.access == "accounts" -%}
+from {{ cookiecutter.project_slug }} import accounts
+{% endif -%}
+
 from {{ cookiecutter.project_slug }}.models import alembic_config
+{%- if cookiecutter.access == "accounts" %}
+from {{ cookiecutter.project_slug }}.policy import SESSION_COOKIE
+{%- endif %}
 from {{ cookiecutter.project_slug }}.server import OWN_OPTIONS, create_server
 from {{ cookiecutter.project_slug }}.sizes import parse_size
 
 PROJECT = Path(__file__).resolve().parent.parent
 TESTING_INI = PROJECT / "testing.ini"
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+{%- if cookiecutter.access == "accounts" %}
+# Every test database has this admin account (conftest's ``database_url``);
+# ``LiveServer.client()`` and ``SignedIn`` sign in with it.
+ACCOUNT = ("tester", "tester-password")
+{%- endif %}
 
 # The settings the tests rely on, in place of the answers testing.ini carries.
 BASELINE = {
@@ -45,16 +70,88 @@ class LiveServer:
     url: str
     storage_path: Path
     temp_path: Path
+{%- if cookiecutter.access == "accounts" %}
+
+    def client(self, account: tuple[str, str] = ACCOUNT) -> requests.Session:
+        """A ``requests`` session signed in as ``account``, with the CSRF token as a header."""
+        session = requests.Session()
+        sign_in(session, self.url, *account).raise_for_status()
+        page = session.get(self.url + "/", timeout=60)
+{%- else %}
 
     def client(self) -> requests.Session:
         """A ``requests`` session holding the CSRF cookie, with the token as a header."""
         session = requests.Session()
         page = session.get(self.url + "/", timeout=60)
+{%- endif %}
         page.raise_for_status()
         session.headers["X-CSRF-Token"] = CSRF_INPUT.search(page.text).group(1)
         return session
 
 
+{% if cookiecutter.access == "accounts" -%}
+class SignedIn:
+    """WSGI middleware: a request with no credentials of its own gets the session cookie of ``name``.
+
+    The cookie comes from a real sign-in through the sign-in form, once; the
+    application's own security policy checks it on every request. A request
+    that sends an ``Authorization`` header or a session cookie of its own is
+    passed on untouched, so CSRF and the accounts' rules still apply.
+    """
+
+    def __init__(self, app: object, name: str, password: str) -> None:
+        self.app = app
+        self.registry = app.registry
+        testapp = webtest.TestApp(app)
+        form = testapp.get("/signin")
+        fields = {"csrf_token": CSRF_INPUT.search(form.text).group(1), "name": name, "password": password}
+        testapp.post("/signin", fields, status=303)
+        self.cookie = f"{SESSION_COOKIE}={testapp.cookies[SESSION_COOKIE]}"
+
+    def __call__(self, environ: dict, start_response: object) -> object:
+        cookies = environ.get("HTTP_COOKIE", "")
+        if "HTTP_AUTHORIZATION" not in environ and f"{SESSION_COOKIE}=" not in cookies:
+            environ["HTTP_COOKIE"] = f"{cookies}; {self.cookie}" if cookies else self.cookie
+        return self.app(environ, start_response)
+
+
+def sign_in(session: requests.Session, url: str, name: str, password: str) -> requests.Response:
+    """Sign ``session`` in through the sign-in form, as a browser would; the final response."""
+    form = session.get(url + "/signin", timeout=10)
+    token = CSRF_INPUT.search(form.text).group(1)
+    fields = {"csrf_token": token, "name": name, "password": password}
+    return session.post(url + "/signin", data=fields, timeout=30)
+
+
+def add_account(database_url: str, name: str, password: str, *, admin: bool = False) -> None:
+    """Create an account in the catalogue at ``database_url``, as ``{{ cookiecutter.project_slug }}-users add`` does."""
+    with catalogue_session(database_url) as dbsession, dbsession.begin():
+        accounts.add_user(dbsession, name, password, admin=admin)
+
+
+def add_token(database_url: str, name: str, scopes: str, *, expires: datetime | None = None) -> str:
+    """A new API token for the account ``name``: the secret, as ``{{ cookiecutter.project_slug }}-users token`` prints it."""
+    with catalogue_session(database_url) as dbsession, dbsession.begin():
+        user = accounts.find_user(dbsession, name)
+        return accounts.make_token(dbsession, user, "test token", scopes, expires)[1]
+
+
+@contextmanager
+def catalogue_session(database_url: str) -> Iterator[Session]:
+    """A plain SQLAlchemy session on the test's catalogue (outside any request)."""
+    engine = sqlalchemy.create_engine(database_url)
+    try:
+        with Session(engine) as dbsession:
+            yield dbsession
+    finally:
+        engine.dispose()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+{% endif -%}
 def server_options() -> dict[str, str]:
     """testing.ini's ``[server:main]`` options that waitress takes as arguments.
 

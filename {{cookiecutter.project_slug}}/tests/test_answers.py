@@ -22,7 +22,19 @@ from {{ cookiecutter.project_slug }}.settings import load
 from {{ cookiecutter.project_slug }}.sizes import format_size, parse_size
 
 from .bodies import body, content_type, everything_under, file_part, raw_request
-from .helpers import CSRF_INPUT, PROJECT, TESTING_INI, LiveServer, start_waitress
+from .helpers import (
+{%- if cookiecutter.access == "accounts" %}
+    ACCOUNT,
+{%- endif %}
+    CSRF_INPUT,
+    PROJECT,
+    TESTING_INI,
+    LiveServer,
+{%- if cookiecutter.access == "accounts" %}
+    SignedIn,
+{%- endif %}
+    start_waitress,
+)
 
 pytestmark = pytest.mark.answers
 
@@ -56,7 +68,11 @@ def configured_settings(tmp_path: Path, database_url: str) -> dict[str, str]:
 @pytest.fixture
 def configured_app(configured_settings: dict[str, str]) -> Iterator[object]:
     saved = tempfile.tempdir  # main() points tempfile at temp_path; give it back
-    yield main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **configured_settings)
+    app = main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **configured_settings)
+{%- if cookiecutter.access == "accounts" %}
+    app = SignedIn(app, *ACCOUNT)  # requests without credentials of their own speak as the tests' account
+{%- endif %}
+    yield app
     tempfile.tempdir = saved
 
 

@@ -106,7 +106,7 @@ def development_pserve(tmp_path: Path, database_url: str) -> Iterator[Pserve]:
 
 
 def test_development_server_logs_one_line_per_request(development_pserve: Pserve):
-    for path, status in (("/", 200), ("/favicon.ico", 200), ("/no/such/page", 404)):
+    for path, status in (("/{% if cookiecutter.access == "accounts" %}signin{% endif %}", 200), ("/favicon.ico", 200), ("/no/such/page", 404)):
         response = requests.get(development_pserve.url + path, timeout=PATIENCE)
         assert response.status_code == status
         line = REQUEST_LINE.match(development_pserve.next_request_line())

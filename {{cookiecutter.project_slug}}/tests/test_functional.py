@@ -22,7 +22,7 @@ from {{ cookiecutter.project_slug }} import main, receiving
 from {{ cookiecutter.project_slug }}.storage import KEY_PATTERN
 from {{ cookiecutter.project_slug }}.storage.local import LocalStorage
 
-from .helpers import CSRF_INPUT, PROJECT, TESTING_INI, stored_files
+from .helpers import {% if cookiecutter.access == "accounts" %}ACCOUNT, {% endif %}CSRF_INPUT, PROJECT, TESTING_INI, {% if cookiecutter.access == "accounts" %}SignedIn, {% endif %}stored_files
 
 JSON = {"Accept": "application/json"}
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -163,7 +163,11 @@ def make_testapp(app_settings: dict[str, str]) -> Iterator[Callable[..., tuple[w
 
     def make(**overrides: str) -> tuple[webtest.TestApp, str]:
         settings = {**app_settings, **{f"uploads.{name}": value for name, value in overrides.items()}}
-        testapp = webtest.TestApp(main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **settings))
+        app = main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **settings)
+{%- if cookiecutter.access == "accounts" %}
+        app = SignedIn(app, *ACCOUNT)
+{%- endif %}
+        testapp = webtest.TestApp(app)
         return testapp, CSRF_INPUT.search(testapp.get("/").text).group(1)
 
     yield make

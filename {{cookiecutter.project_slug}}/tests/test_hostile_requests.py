@@ -26,7 +26,20 @@ from {{ cookiecutter.project_slug }}.multipart import MAX_HEADER_LINE_BYTES, MAX
 from {{ cookiecutter.project_slug }}.receiving import MAX_FIELD_BYTES, MAX_FIELDS
 
 from .bodies import BOUNDARY, body, content_type, everything_under, field_part, file_part, part, raw_request
-from .helpers import CSRF_INPUT, PROJECT, TESTING_INI, LiveServer, server_options, start_waitress
+from .helpers import (
+{%- if cookiecutter.access == "accounts" %}
+    ACCOUNT,
+{%- endif %}
+    CSRF_INPUT,
+    PROJECT,
+    TESTING_INI,
+    LiveServer,
+{%- if cookiecutter.access == "accounts" %}
+    SignedIn,
+{%- endif %}
+    server_options,
+    start_waitress,
+)
 
 pytestmark = pytest.mark.server
 
@@ -382,7 +395,11 @@ def unsynced_testapp(app_settings: dict[str, str], monkeypatch: pytest.MonkeyPat
     """The app without fsync: the fuzz below is about parsing, and syncing hundreds of files only slows it."""
     monkeypatch.setattr(tempfile, "tempdir", tempfile.tempdir)  # main() changes it; put it back afterwards
     settings = {**app_settings, "uploads.fsync": "false"}
-    return webtest.TestApp(main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **settings))
+    app = main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **settings)
+{%- if cookiecutter.access == "accounts" %}
+    app = SignedIn(app, *ACCOUNT)
+{%- endif %}
+    return webtest.TestApp(app)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -29,7 +29,7 @@ import requests
 from {{ cookiecutter.project_slug }}.storage import local as storage_module
 
 from .bodies import body, content_type, everything_under, file_part
-from .helpers import CSRF_INPUT, LiveServer, PserveServer
+from .helpers import LiveServer, PserveServer
 
 pytestmark = pytest.mark.server
 
@@ -43,12 +43,12 @@ def send(server: LiveServer | PserveServer, session: requests.Session, *files: t
     return session.post(server.url + "/files", data=payload, headers=headers, timeout=120)
 
 
-def listed(server: LiveServer | PserveServer) -> dict[str, dict]:
+def listed(server: LiveServer | PserveServer, client: requests.Session | None = None) -> dict[str, dict]:
     """Every listed file by id, following the ``next`` links; a file listed twice fails."""
     files: dict[str, dict] = {}
     url: str | None = server.url + "/files?limit=500"
     while url is not None:
-        page = requests.get(url, headers=JSON, timeout=30).json()
+        page = (client or requests).get(url, headers=JSON, timeout=30).json()
         for info in page["files"]:
             assert info["id"] not in files, f"{info['id']} listed twice"
             files[info["id"]] = info
@@ -56,8 +56,8 @@ def listed(server: LiveServer | PserveServer) -> dict[str, dict]:
     return files
 
 
-def fetch(server: LiveServer | PserveServer, file_id: str) -> bytes:
-    response = requests.get(f"{server.url}/files/{file_id}", timeout=60)
+def fetch(server: LiveServer | PserveServer, file_id: str, client: requests.Session | None = None) -> bytes:
+    response = (client or requests).get(f"{server.url}/files/{file_id}", timeout=60)
     assert response.status_code == 200
     return response.content
 
@@ -465,8 +465,7 @@ def test_server_killed_while_storing_leaves_only_complete_files_after_restart(
 ) -> None:
     # A small chunk size makes storing a big file take long enough to kill it mid-way.
     first = pserve(chunk_size="1KB")
-    session = requests.Session()
-    session.headers["X-CSRF-Token"] = CSRF_INPUT.search(session.get(first.url + "/", timeout=30).text).group(1)
+    session = LiveServer(first.url, storage_path, temp_path).client()  # signed in, with the CSRF token
     complete = os.urandom(100_000)
     survivor = send(first, session, ("survivor.bin", complete)).json()["files"][0]
 
@@ -497,9 +496,10 @@ def test_server_killed_while_storing_leaves_only_complete_files_after_restart(
     second = pserve(chunk_size="1KB", clean_after="0s")  # clean every unrecorded file at start-up
     assert list(temp_path.iterdir()) == []
     assert sorted(path.name for path in storage_path.iterdir()) == [survivor["id"]]
-    assert set(listed(second)) == {survivor["id"]}
-    assert fetch(second, survivor["id"]) == complete
-    assert requests.get(f"{second.url}/files/{unrecorded}", timeout=30).status_code == 404
+    client = LiveServer(second.url, storage_path, temp_path).client()
+    assert set(listed(second, client)) == {survivor["id"]}
+    assert fetch(second, survivor["id"], client) == complete
+    assert client.get(f"{second.url}/files/{unrecorded}", timeout=30).status_code == 404
 
 
 def _ignore_errors(function: Callable[..., object], *args: object) -> None:

@@ -253,7 +253,7 @@ def test_ini_file_loads_into_a_working_app(ini: str, tmp_path: Path, restore_tem
     copy.write_text(text, encoding="utf-8")
     alembic.command.upgrade(alembic_config(str(copy)), "head")  # the README's migration command
     app = get_app(str(copy), "main")
-    page = webtest.TestApp(app).get("/")
+    page = webtest.TestApp(app).get("/{% if cookiecutter.access == "accounts" %}signin{% endif %}")
     assert page.status_int == 200
     assert 'name="csrf_token"' in page.text
     config = load(plaster.get_settings(str(copy), "app:main"), tmp_path)

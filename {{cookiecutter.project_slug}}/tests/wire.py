@@ -13,7 +13,19 @@ from pathlib import Path
 
 from {{ cookiecutter.project_slug }} import main
 
-from .helpers import PROJECT, TESTING_INI, LiveServer, server_options, start_waitress
+from .helpers import (
+{%- if cookiecutter.access == "accounts" %}
+    ACCOUNT,
+{%- endif %}
+    PROJECT,
+    TESTING_INI,
+    LiveServer,
+{%- if cookiecutter.access == "accounts" %}
+    SignedIn,
+{%- endif %}
+    server_options,
+    start_waitress,
+)
 
 
 @contextmanager
@@ -29,6 +41,9 @@ def served(app_settings: dict[str, str], *, max_size: int, **uploads: str) -> It
     }
     saved = tempfile.tempdir  # main() points tempfile at temp_path; give it back
     app = main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **settings)
+{%- if cookiecutter.access == "accounts" %}
+    app = SignedIn(app, *ACCOUNT)  # requests without credentials of their own speak as the tests' account
+{%- endif %}
     options = {**server_options(), "max_request_body_size": str(max_size)}
     server = start_waitress(app, options)
     try:

@@ -25,6 +25,9 @@ def main(global_config: dict[str, str], **settings: str) -> object:
         config.include(".cleaning")  # old records imported, unrecorded bytes removed
         config.include(".resumable")  # tus uploads: request.resumable; expired ones removed
         config.set_csrf_storage_policy(CookieCSRFStoragePolicy(httponly=True, samesite="Strict"))
+{%- if cookiecutter.access == "accounts" %}
+        config.include(".policy")  # who is asking (session or API token) and what they may do
+{%- endif %}
         config.add_subscriber(add_security_headers, NewResponse)
         config.include(".refusals")  # answers for requests the server refused (server.py)
         config.include(".routes")

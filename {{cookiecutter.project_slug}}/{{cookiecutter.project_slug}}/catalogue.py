@@ -94,10 +94,27 @@ def parse_query(value: str | None) -> str | None:
     if len(value) > MAX_QUERY:
         raise BadRequest(f"A search may be at most {MAX_QUERY} characters")
     return value.strip()
+{%- if cookiecutter.access == "accounts" %}
+
+
+def page(
+    dbsession: Session,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+    q: str | None = None,
+    *,
+    owner: str | None = None,
+) -> Page:
+    """The ``limit`` newest records after ``cursor`` (from the newest when ``None``).
+
+    ``owner``: only that account's files (on the index ``(owner, created
+    DESC, id DESC)``); ``None``: everyone's.
+{%- else %}
 
 
 def page(dbsession: Session, cursor: str | None = None, limit: int = DEFAULT_LIMIT, q: str | None = None) -> Page:
     """The ``limit`` newest records after ``cursor`` (from the newest when ``None``).
+{%- endif %}
 
     ``q`` keeps only names that contain it, ignoring case. The search walks
     the listing's index newest first and tests each name (``LIKE
@@ -108,6 +125,10 @@ def page(dbsession: Session, cursor: str | None = None, limit: int = DEFAULT_LIM
     ``GIN (lower(filename) gin_trgm_ops)``) makes it an index search.
     """
     query = select(StoredFile).order_by(StoredFile.created.desc(), StoredFile.id.desc()).limit(limit + 1)
+{%- if cookiecutter.access == "accounts" %}
+    if owner is not None:
+        query = query.where(StoredFile.owner == owner)
+{%- endif %}
     if q is not None:
         escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(func.lower(StoredFile.filename).like(f"%{escaped}%", escape="\\"))
@@ -119,10 +140,22 @@ def page(dbsession: Session, cursor: str | None = None, limit: int = DEFAULT_LIM
         return Page(files, None)
     last = files[limit - 1]
     return Page(files[:limit], encode_cursor(Position(last.created, last.id)))
+{%- if cookiecutter.access == "accounts" %}
+
+
+def totals(dbsession: Session, *, owner: str | None = None) -> tuple[int, int]:
+    """How many files are stored, and their total size in bytes: everyone's (one row, kept by
+    :func:`count`), or ``owner``'s (counted on the owner's index)."""
+    if owner is not None:
+        query = select(func.count(), func.coalesce(func.sum(StoredFile.size), 0)).where(StoredFile.owner == owner)
+        files, size = dbsession.execute(query).one()
+        return int(files), int(size)
+{%- else %}
 
 
 def totals(dbsession: Session) -> tuple[int, int]:
     """How many files are stored, and their total size in bytes (one row, kept by :func:`count`)."""
+{%- endif %}
     row = dbsession.get(CatalogueTotals, THE_ROW)
     return (row.files, row.bytes) if row is not None else (0, 0)
 
@@ -161,6 +194,20 @@ def add(dbsession: Session, storage: Storage, records: Sequence[StoredFile]) -> 
     dbsession.add_all(records)
     dbsession.flush()
     count(dbsession, len(records), sum(record.size for record in records))
+{%- if cookiecutter.access == "accounts" %}
+
+
+def remove(dbsession: Session, storage: Storage, file_id: str, *, owner: str | None = None) -> None:
+    """Delete a record, then (once that is committed) its bytes; :class:`NotFound` if there is none.
+
+    ``owner``: only if it is that account's file; ``None``: whoever's it is.
+    """
+    begin_write(dbsession)
+    query = delete(StoredFile).where(StoredFile.id == file_id)
+    if owner is not None:
+        query = query.where(StoredFile.owner == owner)
+    removed = dbsession.execute(query.returning(StoredFile.storage_key, StoredFile.size)).one_or_none()
+{%- else %}
 
 
 def remove(dbsession: Session, storage: Storage, file_id: str) -> None:
@@ -169,6 +216,7 @@ def remove(dbsession: Session, storage: Storage, file_id: str) -> None:
     removed = dbsession.execute(
         delete(StoredFile).where(StoredFile.id == file_id).returning(StoredFile.storage_key, StoredFile.size)
     ).one_or_none()
+{%- endif %}
     if removed is None:
         raise NotFound(file_id)
     key, size = removed

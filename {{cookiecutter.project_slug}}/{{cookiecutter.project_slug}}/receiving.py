@@ -49,12 +49,21 @@ class Received:
 
     staged: Staged
     record: StoredFile
+{%- if cookiecutter.access == "accounts" %}
+
+
+def receive_files(
+    request: Request, upload_settings: UploadSettings, storage: Storage, dbsession: Session, owner: str | None = None
+) -> list[StoredFile]:
+    """Store every ``file`` part of ``request``: all of them, or none; ``owner`` is the uploader's account id."""
+{%- else %}
 
 
 def receive_files(
     request: Request, upload_settings: UploadSettings, storage: Storage, dbsession: Session
 ) -> list[StoredFile]:
     """Store every ``file`` part of ``request``: all of them, or none."""
+{%- endif %}
     boundary = boundary_of(request.headers.get("Content-Type", ""))
     declared = declared_length(request.environ.get("CONTENT_LENGTH", ""))
     if declared is not None and declared > upload_settings.max_size:
@@ -71,6 +80,10 @@ def receive_files(
         for file in received:
             storage.discard(file.staged)  # a no-op for files already committed
     records = [file.record for file in received]
+{%- if cookiecutter.access == "accounts" %}
+    for record in records:
+        record.owner = owner
+{%- endif %}
     catalogue.add(dbsession, storage, records)  # the bytes are durable: now the records
     return records
 

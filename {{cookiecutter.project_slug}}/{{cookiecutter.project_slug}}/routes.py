@@ -1,4 +1,4 @@
-"""URL dispatch: the page, the collection of files, each file, and the site icon."""
+"""URL dispatch: the page, the collection of files, each file, and the site icon{% if cookiecutter.access == "accounts" %}; accounts{% endif %}."""
 
 from pyramid.config import Configurator
 
@@ -15,3 +15,14 @@ def includeme(config: Configurator) -> None:
     # tus 1.0 resumable uploads (views/tus.py).
     config.add_route("tus_collection", "/uploads/")
     config.add_route("tus_upload", "/uploads/{upload_id}")
+{%- if cookiecutter.access == "accounts" %}
+    # Accounts (views/accounts.py): signing in and out, API tokens, share links.
+    config.add_route("signin", "/signin")
+    config.add_route("signout", "/signout")
+    config.add_route("account", "/account")
+    config.add_route("tokens", "/account/tokens")
+    config.add_route("token_revoke", "/account/tokens/{id}/revoke")
+    config.add_route("file_share", "/files/{id}/share")
+    config.add_route("share_revoke", "/account/links/{id}/revoke")
+    config.add_route("shared", "/s/{secret}")
+{%- endif %}

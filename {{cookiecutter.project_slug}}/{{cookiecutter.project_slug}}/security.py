@@ -11,6 +11,10 @@ from pyramid.csrf import get_csrf_token
 from pyramid.events import NewResponse
 from pyramid.interfaces import ICSRFStoragePolicy
 from pyramid.request import Request
+{%- if cookiecutter.access == "accounts" %}
+
+from .policy import bearer_authenticated
+{%- endif %}
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -41,8 +45,17 @@ def csrf_valid(request: Request, supplied: str | bytes | None) -> bool:
 
 
 def header_csrf_valid(request: Request) -> bool:
+{%- if cookiecutter.access == "accounts" %}
+    """Whether the request needs no CSRF form field: a valid ``X-CSRF-Token`` header, or a bearer token.
+
+    A request authenticated by ``Authorization: Bearer`` carries no cookie
+    a browser could have added on another site's behalf (``policy.py``).
+    """
+    return bearer_authenticated(request) or csrf_valid(request, request.headers.get(CSRF_HEADER))
+{%- else %}
     """Whether the request carries a valid ``X-CSRF-Token`` header."""
     return csrf_valid(request, request.headers.get(CSRF_HEADER))
+{%- endif %}
 
 
 def add_security_headers(event: NewResponse) -> None:

@@ -28,11 +28,19 @@ from .catalogue_totals import CatalogueTotals
 from .meta import Base
 from .stored_file import StoredFile
 from .upload_in_progress import UploadInProgress
+{%- if cookiecutter.access == "accounts" %}
+from .user import ApiToken, ShareLink, User
+{%- endif %}
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
+{%- if cookiecutter.access == "accounts" %}
+
+__all__ = ["ApiToken", "Base", "CatalogueTotals", "ShareLink", "StoredFile", "UploadInProgress", "User"]
+{%- else %}
 
 __all__ = ["Base", "CatalogueTotals", "StoredFile", "UploadInProgress"]
+{%- endif %}
 
 MIGRATE_COMMAND = "alembic -c development.ini upgrade head"
 SQLITE_BUSY_TIMEOUT_MS = 30_000

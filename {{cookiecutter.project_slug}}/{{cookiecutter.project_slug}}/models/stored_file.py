@@ -43,7 +43,12 @@ class StoredFile(Base):
     name shown and sent in ``Content-Disposition``; ``original_filename`` is
     what the client sent, kept for the record only. ``size`` is in bytes,
     ``sha256`` the hex digest of the bytes, ``content_type`` the type sniffed
-    from them. ``owner`` is empty until accounts exist.
+    from them.
+{%- if cookiecutter.access == "accounts" %} ``owner`` is the id of the account that uploaded it
+    (``users.id``); files stored before accounts existed have none, and only
+    an admin sees them.
+{%- else %} ``owner`` is empty: this project has no accounts.
+{%- endif %}
     """
 
     __tablename__ = "stored_file"
@@ -59,7 +64,15 @@ class StoredFile(Base):
     storage_key: Mapped[str] = mapped_column(String(255), unique=True)
 
     # The listing's keyset order: newest first, the id breaking ties.
+{%- if cookiecutter.access == "accounts" %}
+    __table_args__ = (
+        Index("ix_stored_file_created_id", created.desc(), id.desc()),
+        # One owner's listing, in the same order (catalogue.page's owner filter).
+        Index("ix_stored_file_owner_created_id", owner, created.desc(), id.desc()),
+    )
+{%- else %}
     __table_args__ = (Index("ix_stored_file_created_id", created.desc(), id.desc()),)
+{%- endif %}
 
     def __repr__(self) -> str:
         return f"<StoredFile {self.id} {self.filename!r} {self.size} bytes>"

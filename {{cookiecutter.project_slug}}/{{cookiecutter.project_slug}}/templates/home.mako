@@ -54,6 +54,12 @@
           <button type="submit" class="danger">Confirm delete<span class="visually-hidden"> ${file['filename']}</span></button>
         </form>
       </details>
+{%- if cookiecutter.access == "accounts" %}
+      <form class="share-form" method="post" action="${file['share_url']}">
+        <input type="hidden" name="csrf_token" value="${csrf_token}">
+        <button type="submit">Share link<span class="visually-hidden"> for ${file['filename']}</span></button>
+      </form>
+{%- endif %}
     </li>
     % endfor
   </ul>

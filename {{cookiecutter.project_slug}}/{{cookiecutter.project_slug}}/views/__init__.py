@@ -9,6 +9,10 @@ from ..negotiation import preferred_offer
 # language chosen when the project was generated.
 HOME_TEMPLATE = "{{ cookiecutter.project_slug }}:templates/home.{{ cookiecutter.__template_extension }}"
 ERROR_TEMPLATE = "{{ cookiecutter.project_slug }}:templates/error.{{ cookiecutter.__template_extension }}"
+{%- if cookiecutter.access == "accounts" %}
+SIGNIN_TEMPLATE = "{{ cookiecutter.project_slug }}:templates/signin.{{ cookiecutter.__template_extension }}"
+ACCOUNT_TEMPLATE = "{{ cookiecutter.project_slug }}:templates/account.{{ cookiecutter.__template_extension }}"
+{%- endif %}
 
 
 def wants_json(request: Request) -> bool:

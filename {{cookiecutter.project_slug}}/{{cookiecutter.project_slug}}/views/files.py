@@ -1,3 +1,4 @@
+{%- macro PERM(name) %}{% if cookiecutter.access == "accounts" %}, permission="{{ name }}"{% endif %}{% endmacro -%}
 """The ``/files`` API: upload, list, download, delete."""
 
 from functools import partial
@@ -10,6 +11,9 @@ from pyramid.view import view_config
 
 from .. import catalogue
 from ..errors import BadRequest
+{%- if cookiecutter.access == "accounts" %}
+from ..policy import may_see, owner_filter
+{%- endif %}
 from ..receiving import receive_files
 from ..security import CSRF_FIELD, csrf_valid, header_csrf_valid
 from ..serving import file_response
@@ -20,10 +24,15 @@ from . import absolute_url, file_json, wants_json
 MAX_FORM_BYTES = 4096
 
 
-@view_config(route_name="files", request_method="POST")
+@view_config(route_name="files", request_method="POST"{{ PERM("upload") }})
 def upload(request: Request) -> Response:
     """Store every ``file`` part: 201 with JSON for API clients, 303 for forms."""
+{%- if cookiecutter.access == "accounts" %}
+    owner = request.identity.user_id
+    stored = receive_files(request, request.upload_settings, request.storage, request.dbsession, owner)
+{%- else %}
     stored = receive_files(request, request.upload_settings, request.storage, request.dbsession)
+{%- endif %}
     if wants_json(request):
         response = Response(status=201, json_body={"files": [file_json(request, info) for info in stored]})
         response.location = absolute_url(request, "file", id=stored[0].id)
@@ -31,7 +40,7 @@ def upload(request: Request) -> Response:
     return HTTPSeeOther(request.route_path("home", _query={"stored": ",".join(info.id for info in stored)}))
 
 
-@view_config(route_name="files", request_method="GET")
+@view_config(route_name="files", request_method="GET"{{ PERM("read") }})
 def list_files(request: Request) -> Response:
     """A page of stored files, newest first; people asking for ``/files`` get the page that lists them.
 
@@ -47,7 +56,7 @@ def list_files(request: Request) -> Response:
         return HTTPSeeOther(request.route_path("home"))
     limit = catalogue.parse_limit(request.GET.get("limit"))
     q = catalogue.parse_query(request.GET.get("q"))
-    page = catalogue.page(request.dbsession, request.GET.get("cursor"), limit, q=q)
+    page = catalogue.page(request.dbsession, request.GET.get("cursor"), limit, q=q{% if cookiecutter.access == "accounts" %}, owner=owner_filter(request){% endif %})
     query = {"cursor": page.next_cursor} | ({"limit": limit} if "limit" in request.GET else {})
     query |= {"q": q} if q else {}
     return Response(
@@ -58,11 +67,11 @@ def list_files(request: Request) -> Response:
     )
 
 
-@view_config(route_name="file", request_method=("GET", "HEAD"))
+@view_config(route_name="file", request_method=("GET", "HEAD"){{ PERM("read") }})
 def download(request: Request) -> Response:
     """The stored bytes, as an attachment, with Range and ETag support."""
     record = catalogue.get(request.dbsession, request.matchdict["id"])
-    if record is None:
+    if record is None{% if cookiecutter.access == "accounts" %} or not may_see(request, record){% endif %}:
         raise HTTPNotFound("No stored file has this id")
     storage = request.storage
     presign = None
@@ -74,16 +83,16 @@ def download(request: Request) -> Response:
         raise HTTPNotFound("No stored file has this id") from None
 
 
-@view_config(route_name="file", request_method="DELETE")
+@view_config(route_name="file", request_method="DELETE"{{ PERM("delete") }})
 def delete(request: Request) -> Response:
-    """Remove a file (API): needs the ``X-CSRF-Token`` header."""
+    """Remove a file (API): needs the ``X-CSRF-Token`` header{% if cookiecutter.access == "accounts" %} (or a bearer token){% endif %}."""
     if not header_csrf_valid(request):
         raise BadRequest("Missing or wrong CSRF token: send the X-CSRF-Token header")
     _delete(request)
     return HTTPNoContent()
 
 
-@view_config(route_name="file_delete", request_method="POST")
+@view_config(route_name="file_delete", request_method="POST"{{ PERM("delete") }})
 def delete_form(request: Request) -> Response:
     """Remove a file from the page's delete button (a small urlencoded form)."""
     if not (header_csrf_valid(request) or csrf_valid(request, _form_token(request))):
@@ -96,7 +105,12 @@ def delete_form(request: Request) -> Response:
 
 def _delete(request: Request) -> None:
     try:
+{%- if cookiecutter.access == "accounts" %}
+        # Someone else's file is "not found": the delete matches the id and the owner.
+        catalogue.remove(request.dbsession, request.storage, request.matchdict["id"], owner=owner_filter(request))
+{%- else %}
         catalogue.remove(request.dbsession, request.storage, request.matchdict["id"])
+{%- endif %}
     except NotFound:
         raise HTTPNotFound("No stored file has this id") from None
 

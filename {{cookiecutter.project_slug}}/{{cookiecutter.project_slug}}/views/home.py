@@ -8,6 +8,9 @@ from pyramid.view import view_config
 from .. import PROJECT_NAME, catalogue
 from ..errors import BadRequest
 from ..models import StoredFile
+{%- if cookiecutter.access == "accounts" %}
+from ..policy import may_see, owner_filter
+{%- endif %}
 from ..security import csrf_token
 from ..sizes import format_size
 from ..sniffing import served_type
@@ -23,7 +26,7 @@ MAX_STORED_SHOWN = 100
 TUS_PAGE_CHUNK = 8 * 1024 * 1024
 
 
-@view_config(route_name="home", request_method="GET", renderer=HOME_TEMPLATE)
+@view_config(route_name="home", request_method="GET", renderer=HOME_TEMPLATE{% if cookiecutter.access == "accounts" %}, permission="read"{% endif %})
 def home(request: Request) -> dict[str, object]:
     """The page itself: the newest 50 files, or 50 older ones from ``?cursor=``.
 
@@ -48,6 +51,18 @@ def page_values(request: Request, *, message: str | None = None, error: str | No
     upload_settings = request.upload_settings
     extensions = sorted(upload_settings.allowed_extensions)
     cursor = request.GET.get("cursor")
+{%- if cookiecutter.access == "accounts" %}
+    owner = owner_filter(request)
+    try:
+        q = catalogue.parse_query(request.GET.get("q"))
+        page = catalogue.page(request.dbsession, cursor, q=q, owner=owner)
+    except BadRequest:
+        if error is None:
+            raise
+        q = None
+        page = catalogue.page(request.dbsession, owner=owner)  # the page that explains a bad cursor or search
+    count, total_size = catalogue.totals(request.dbsession, owner=owner)
+{%- else %}
     try:
         q = catalogue.parse_query(request.GET.get("q"))
         page = catalogue.page(request.dbsession, cursor, q=q)
@@ -57,6 +72,7 @@ def page_values(request: Request, *, message: str | None = None, error: str | No
         q = None
         page = catalogue.page(request.dbsession)  # the page that explains a bad cursor or search
     count, total_size = catalogue.totals(request.dbsession)
+{%- endif %}
     return {
         **chrome_values(request),
         "csrf_token": csrf_token(request),
@@ -86,11 +102,23 @@ def page_values(request: Request, *, message: str | None = None, error: str | No
 
 
 def chrome_values(request: Request) -> dict[str, object]:
+{%- if cookiecutter.access == "accounts" %}
+    """What every page's layout needs: the title, where static files are, and who is signed in."""
+    identity = request.identity
+    return {
+        "project_name": PROJECT_NAME,
+        "static_url": request.static_path("{{ cookiecutter.project_slug }}:static/"),
+        # A person signed in (not a program with a token): the layout shows their name and "Sign out".
+        "signed_in": identity.name if identity is not None and identity.scopes is None else None,
+        "signout_csrf_token": csrf_token(request) if identity is not None else None,
+    }
+{%- else %}
     """What every page's layout needs: the title and where static files are."""
     return {
         "project_name": PROJECT_NAME,
         "static_url": request.static_path("{{ cookiecutter.project_slug }}:static/"),
     }
+{%- endif %}
 
 
 def _file_row(request: Request, info: StoredFile) -> dict[str, object]:
@@ -105,6 +133,9 @@ def _file_row(request: Request, info: StoredFile) -> dict[str, object]:
         "created_text": created.strftime("%Y-%m-%d %H:%M UTC"),
         "url": request.route_path("file", id=info.id),
         "delete_url": request.route_path("file_delete", id=info.id),
+{%- if cookiecutter.access == "accounts" %}
+        "share_url": request.route_path("file_share", id=info.id),
+{%- endif %}
         "preview": _PREVIEWS.get(served_type(info.content_type).partition("/")[0]),
         "content_type": info.content_type,
     }
@@ -114,7 +145,7 @@ def _stored_message(request: Request) -> str | None:
     names = []
     for file_id in request.GET.get("stored", "").split(",")[:MAX_STORED_SHOWN]:
         record = catalogue.get(request.dbsession, file_id) if file_id else None
-        if record is not None:
+        if record is not None{% if cookiecutter.access == "accounts" %} and may_see(request, record){% endif %}:
             names.append(record.filename)
     if not names:
         return None
