@@ -136,8 +136,10 @@ def test_the_next_steps_install_and_serve_the_project_as_printed(cookies, capfd,
     lines = drain(server)
     try:
         url = wait_for(lines, r"Serving on (http://\S+)").group(1)
+        # The default project has accounts: "/" sends a newcomer to sign in.
         with urllib.request.urlopen(url + "/", timeout=30) as page:
-            assert '<form id="upload-form"' in page.read().decode("utf-8")
+            assert page.url.startswith(url + "/signin")
+            assert '<form id="signin-form"' in page.read().decode("utf-8")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=PATIENCE)
