@@ -74,7 +74,12 @@ ACCOUNTS_ONLY = [
     "templates/signin.pt",
 ]
 # The same, relative to the project.
-ACCOUNTS_ONLY_TESTS = ["tests/test_accounts.py", "tests/test_accounts_browser.py", "tests/test_throttle.py"]
+ACCOUNTS_ONLY_TESTS = [
+    "tests/test_accounts.py",
+    "tests/test_accounts_browser.py",
+    "tests/test_throttle.py",
+    "tests/test_tus_accounts.py",
+]
 
 
 def keep_access_files(project: Path, answers: dict[str, str]) -> None:

@@ -75,7 +75,7 @@ ACCOUNTS_PACKAGE_FILES = [
     "users.py",
     "views/accounts.py",
 ]
-ACCOUNTS_TEST_FILES = ["test_accounts.py", "test_accounts_browser.py", "test_throttle.py"]
+ACCOUNTS_TEST_FILES = ["test_accounts.py", "test_accounts_browser.py", "test_throttle.py", "test_tus_accounts.py"]
 TEST_FILES = [
     "__init__.py",
     "bodies.py",

@@ -10,7 +10,6 @@ import os
 import signal
 
 import pytest
-import requests
 from tusclient.client import TusClient
 
 from .helpers import JSON, LiveServer
@@ -43,9 +42,10 @@ def uploader(server: LiveServer, data: bytes, chunk_size: int, url: str | None =
 def stored(server: LiveServer, response_headers: dict[str, str]) -> tuple[bytes, dict]:
     """The bytes the server serves for the finished upload, and its record."""
     location = response_headers["upload-file-location"]
-    record = next(f for f in requests.get(server.url + "/files", headers=JSON, timeout=30).json()["files"])
+    session = server.client()  # signed in when accounts are on (a pserve server has no ``SignedIn``)
+    record = next(f for f in session.get(server.url + "/files", headers=JSON, timeout=30).json()["files"])
     assert record["url"] == location
-    return requests.get(location, timeout=60).content, record
+    return session.get(location, timeout=60).content, record
 
 
 def test_tuspy_uploads_64_mib_in_8_mib_chunks(live_server):

@@ -300,13 +300,13 @@ def test_a_patch_on_a_finished_upload_is_410(live_server, session):
     assert head.headers["Upload-Offset"] == head.headers["Upload-Length"] == "10"
 
 
-def test_a_patch_on_another_owners_upload_is_403(app, live_server, session):
+def test_another_owners_upload_is_404(app, live_server, session):
     url = create(session, live_server.url, len(BODY))
     factory = app.registry["dbsession_factory"]
     with factory() as dbsession, dbsession.begin():
         dbsession.get(UploadInProgress, url.rsplit("/", 1)[1]).owner = "someone else"
-    assert patch(session, url, 0, BODY[:10]).status_code == 403
-    assert session.head(url, timeout=10).status_code == 403
+    assert patch(session, url, 0, BODY[:10]).status_code == 404
+    assert session.head(url, timeout=10).status_code == 404
 
 
 def test_an_unknown_upload_is_404(live_server, session):

@@ -191,7 +191,7 @@ class Resumable:
     # -- state ------------------------------------------------------------
 
     def get(self, upload_id: str, owner: str | None) -> UploadInProgress | StoredFile:
-        """The upload in progress, or the stored file it became; 404, 410 (expired), 403 (not the owner)."""
+        """The upload in progress, or the stored file it became; 404 (unknown, or not the owner's), 410 (expired)."""
         with self.session_factory() as dbsession:
             upload = dbsession.get(UploadInProgress, upload_id) if len(upload_id) <= 64 else None
             if upload is None:
@@ -221,7 +221,7 @@ class Resumable:
         """Append ``body`` (``declared`` bytes, if the request said) at ``offset``; see the module docstring.
 
         ``length`` is an ``Upload-Length`` sent with this ``PATCH`` by a
-        client that deferred it. Errors: 404/410/403 as :meth:`get`, 409 for
+        client that deferred it. Errors: 404/410 as :meth:`get`, 409 for
         the offset, 423 while another request writes, 413 past the length or
         the chunk limit, 460 for the checksum, 415 for the type (the upload
         is then removed).
@@ -549,9 +549,13 @@ class Resumable:
 
 
 def _check_owner(recorded: str | None, requester: str | None) -> None:
-    """Only whoever started an upload may continue or end it (with accounts on; without, both are ``None``)."""
+    """Only whoever started an upload may continue or end it (with accounts on; without, both are ``None``).
+
+    To anyone else it does not exist (404, as for an unknown id): upload
+    ids, like file ids, leak nothing.
+    """
     if recorded != requester:
-        raise tus.Forbidden("This upload was started by someone else")
+        raise tus.UploadNotFound("No upload has this id")
 
 
 def _hashed(chunks: Iterable[bytes], hasher: BackgroundSha256) -> Iterator[bytes]:

@@ -8,11 +8,21 @@ GET and POST) is honoured in one place.
 Every answer carries ``Tus-Resumable``; refusals carry ``{"error", "code"}``
 (``tus.py`` lists the codes). The last ``PATCH`` answers with
 ``Upload-File-Location``: the URL of the stored file the upload became.
+{%- if cookiecutter.access == "accounts" %}
+
+Who may: the same security policy as ``/files`` (``policy.py``). Creating
+and ``PATCH`` need the ``upload`` permission, and so does ``DELETE``
+(giving up an upload is part of uploading; ``delete`` is for stored
+files); ``HEAD`` and ``GET`` need ``upload`` or ``read``. ``OPTIONS``
+needs nothing: it is the protocol's capability discovery and the CORS
+preflight, which carries no credentials. Only whoever started an upload
+may continue it; to anyone else its URL is "not found" (``resumable.py``).
+{%- endif %}
 """
 
 from email.utils import format_datetime
 
-from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.httpexceptions import {% if cookiecutter.access == "accounts" %}HTTPForbidden, {% endif %}HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
@@ -27,6 +37,16 @@ from . import absolute_url, file_json, wants_json
 
 SAFE_METHODS = ("OPTIONS", "HEAD", "GET")
 ALLOWED_METHODS = "POST, HEAD, PATCH, DELETE, OPTIONS"
+{%- if cookiecutter.access == "accounts" %}
+# The permissions (any one of them) each method needs; OPTIONS needs none.
+PERMISSIONS = {
+    "POST": ("upload",),
+    "PATCH": ("upload",),
+    "DELETE": ("upload",),
+    "HEAD": ("upload", "read"),
+    "GET": ("upload", "read"),
+}
+{%- endif %}
 
 
 @view_config(route_name="tus_collection")
@@ -58,6 +78,9 @@ def _answer(request: Request, handlers: dict) -> Response:
             response = Response(status=405, json_body={"error": f"{method} is not allowed here.", "code": "method"})
             response.headers["Allow"] = ", ".join(handlers)
         else:
+{%- if cookiecutter.access == "accounts" %}
+            _check_permission(request, method)
+{%- endif %}
             if method not in ("OPTIONS", "GET"):
                 tus.check_version(request.headers.get("Tus-Resumable"))
             if method not in SAFE_METHODS and not header_csrf_valid(request):
@@ -67,11 +90,27 @@ def _answer(request: Request, handlers: dict) -> Response:
             response = handler(request)
     except UploadRejected as error:
         response = _refusal(error)
+{%- if cookiecutter.access == "accounts" %}
+    except HTTPForbidden:
+        # The answer of every view with a permission (views/accounts.py's
+        # ``forbidden``: 401 with a Bearer challenge, the sign-in page, or
+        # 403), and then the tus and CORS headers below like any answer.
+        response = request.invoke_exception_view()
+{%- endif %}
     response.headers["Tus-Resumable"] = tus.TUS_VERSION
     _cors(request, response)
     return response
 
 
+{% if cookiecutter.access == "accounts" -%}
+def _check_permission(request: Request, method: str) -> None:
+    """Raise ``HTTPForbidden`` unless the requester has one of the permissions ``method`` needs."""
+    needed = PERMISSIONS.get(method, ())
+    if needed and not any(request.has_permission(permission) for permission in needed):
+        raise HTTPForbidden()
+
+
+{% endif -%}
 def _refusal(error: UploadRejected) -> Response:
     message = str(error)
     message = message if message.endswith((".", "!", "?")) else message + "."
