@@ -116,7 +116,11 @@ def test_the_next_steps_install_and_serve_the_project_as_printed(cookies, capfd,
     assert cookies.bake().exit_code == 0
     message = capfd.readouterr().out
     *install, test, serve = commands(message)
-    setup = subprocess.run(" && ".join(install), shell=True, capture_output=True, text=True, check=False)
+    # The account step asks for a password twice, as a person would type it.
+    password = "a newcomer's long password\n" * 2
+    setup = subprocess.run(
+        " && ".join(install), shell=True, input=password, capture_output=True, text=True, check=False
+    )
     assert setup.returncode == 0, setup.stdout + setup.stderr
     # The test command itself runs the whole suite, browser tests included:
     # test_projects.py does that; here, that it exists and starts.
@@ -137,7 +141,8 @@ def test_the_next_steps_install_and_serve_the_project_as_printed(cookies, capfd,
     try:
         url = wait_for(lines, r"Serving on (http://\S+)").group(1)
         # The default project has accounts: "/" sends a newcomer to sign in.
-        with urllib.request.urlopen(url + "/", timeout=30) as page:
+        browser = urllib.request.Request(url + "/", headers={"Accept": "text/html"})
+        with urllib.request.urlopen(browser, timeout=30) as page:
             assert page.url.startswith(url + "/signin")
             assert '<form id="signin-form"' in page.read().decode("utf-8")
     finally:
