@@ -250,11 +250,16 @@ def upload(server: LiveServer, session: requests.Session, *files: tuple[str, byt
 
 
 def list_all(server: LiveServer, limit: int | None = None) -> list[dict]:
-    """Every file ``GET /files`` lists, following the ``next`` links, in the order given."""
+    """Every file ``GET /files`` lists, following the ``next`` links, in the order given.
+
+    Asked through :meth:`LiveServer.client`, so that a server started by
+    ``pserve`` (which has no ``SignedIn`` in front of it) answers too.
+    """
     files: list[dict] = []
     url: str | None = server.url + "/files" + (f"?limit={limit}" if limit else "")
+    session = server.client()
     while url is not None:
-        response = requests.get(url, headers=JSON, timeout=30)
+        response = session.get(url, headers=JSON, timeout=30)
         assert response.status_code == 200, response.text
         files += response.json()["files"]
         url = response.json()["next"]

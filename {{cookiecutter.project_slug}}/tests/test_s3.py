@@ -308,11 +308,11 @@ def test_two_instances_sharing_postgresql_and_a_bucket_behave_as_one_service(
     data = os.urandom(300_000)
     (record,) = upload(one, one.client(), ("a.bin", data))
     assert [file["id"] for file in list_all(two)] == [record["id"]]
-    assert requests.get(f"{two.url}/files/{record['id']}", timeout=30).content == data
-    ranged = requests.get(f"{two.url}/files/{record['id']}", headers={"Range": "bytes=1000-1999"}, timeout=30)
+    assert two.client().get(f"{two.url}/files/{record['id']}", timeout=30).content == data
+    ranged = two.client().get(f"{two.url}/files/{record['id']}", headers={"Range": "bytes=1000-1999"}, timeout=30)
     assert (ranged.status_code, ranged.content) == (206, data[1000:2000])
     assert two.client().delete(f"{two.url}/files/{record['id']}", timeout=30).status_code == 204
-    assert requests.get(f"{one.url}/files/{record['id']}", timeout=30).status_code == 404
+    assert one.client().get(f"{one.url}/files/{record['id']}", timeout=30).status_code == 404
 
     # Sixteen clients over both: each uploads through one instance and checks through the other;
     # every other one deletes its file there.
@@ -322,7 +322,7 @@ def test_two_instances_sharing_postgresql_and_a_bucket_behave_as_one_service(
         near, far = servers[n % 2], servers[(n + 1) % 2]
         content = f"client {n} ".encode() * 1000
         (stored,) = upload(near, near.client(), (f"{n}.txt", content))
-        assert requests.get(f"{far.url}/files/{stored['id']}", timeout=30).content == content
+        assert far.client().get(f"{far.url}/files/{stored['id']}", timeout=30).content == content
         if n % 2:
             assert far.client().delete(f"{far.url}/files/{stored['id']}", timeout=30).status_code == 204
         return stored["id"], n % 2 == 0

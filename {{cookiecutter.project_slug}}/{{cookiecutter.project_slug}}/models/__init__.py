@@ -168,6 +168,11 @@ def includeme(config: Configurator) -> None:
     """Wire the catalogue: engine, schema check, transactions, ``request.dbsession``."""
     settings = config.get_settings()
     settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
+    # pyramid_tm would look the requester up (request.authenticated_userid) to
+    # label each transaction, before and outside the exception views: with the
+    # database down, that lookup would fail as a bare 500 instead of the 503
+    # the error views give. Nothing reads the label.
+    settings["tm.annotate_user"] = "false"
     settings.setdefault("retry.attempts", "3")
     settings.setdefault("retry.activate_hook", "{{ cookiecutter.project_slug }}.models.retry_attempts")
     config.include("pyramid_tm")

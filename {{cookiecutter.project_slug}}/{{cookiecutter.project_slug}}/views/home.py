@@ -4,6 +4,9 @@ from pyramid.path import AssetResolver
 from pyramid.request import Request
 from pyramid.response import FileResponse, Response
 from pyramid.view import view_config
+{%- if cookiecutter.access == "accounts" %}
+from sqlalchemy.exc import DBAPIError
+{%- endif %}
 
 from .. import PROJECT_NAME, catalogue
 from ..errors import BadRequest
@@ -104,7 +107,10 @@ def page_values(request: Request, *, message: str | None = None, error: str | No
 def chrome_values(request: Request) -> dict[str, object]:
 {%- if cookiecutter.access == "accounts" %}
     """What every page's layout needs: the title, where static files are, and who is signed in."""
-    identity = request.identity
+    try:
+        identity = request.identity
+    except DBAPIError:
+        identity = None  # the catalogue is down: its error page (503) shows nobody signed in
     return {
         "project_name": PROJECT_NAME,
         "static_url": request.static_path("{{ cookiecutter.project_slug }}:static/"),
