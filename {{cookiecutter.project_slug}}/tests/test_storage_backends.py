@@ -6,8 +6,10 @@ Each backend is built the way the application builds it, from settings
 S3 runs on a real Ceph RADOS Gateway, ``ceph.py``).
 """
 
+import hashlib
 import os
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -19,8 +21,11 @@ from {{ cookiecutter.project_slug }}.storage import KEY_PATTERN, NotFound, Stora
 PATHS = {"uploads.storage_path": "store", "uploads.temp_path": "tmp"}
 BACKEND_SETTINGS = {
     "local": {"uploads.storage": "local", **PATHS},
-    "s3": PATHS,  # and the bucket of the session's Ceph gateway (``s3_settings``)
+    # And the bucket of the session's Ceph gateway (``s3_settings``); parts of 5 MiB, S3's
+    # smallest, so that the resumable tests below cross parts with few bytes.
+    "s3": {**PATHS, "uploads.s3.part_size": "5MiB"},
 }
+MIB = 1024 * 1024
 KEY = "0123456789abcdef0123456789abcdef"
 OTHER_KEY = "fedcba9876543210fedcba9876543210"
 
@@ -29,7 +34,7 @@ OTHER_KEY = "fedcba9876543210fedcba9876543210"
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
     settings = BACKEND_SETTINGS[request.param]
     if request.param == "s3":
-        settings = {**settings, **request.getfixturevalue("s3_settings")}
+        settings = {**request.getfixturevalue("s3_settings"), **settings}
     storage = from_settings(settings, load(settings, tmp_path))
     storage.recover()
     return storage
@@ -215,3 +220,64 @@ def test_resumable_uploads_survive_recover(resumable) -> None:
     resumable.recover()
     assert [stored.key for stored in resumable.list_resumable()] == [KEY]
     assert b"".join(resumable.read_resumable(KEY, 18)) == b"before the restart"
+
+
+# Sizes in MiB: on S3 (5 MiB parts here) appends fill whole parts and leave tails.
+
+
+def in_pieces(data: bytes, size: int = MIB) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def test_appends_across_parts_come_back_exactly(resumable) -> None:
+    data = os.urandom(13 * MIB + 7)
+    resumable.start_resumable(KEY)
+    # A tail alone, one byte more, two whole parts and a tail, then the rest.
+    for start, stop in pairwise([0, 3 * MIB, 3 * MIB + 1, 11 * MIB, len(data)]):
+        assert resumable.append(KEY, start, in_pieces(data[start:stop])) == stop
+    staged = resumable.complete_resumable(KEY, len(data))
+    digest = hashlib.sha256(b"".join(resumable.read_resumable(KEY, len(data)))).hexdigest()
+    assert digest == hashlib.sha256(data).hexdigest()
+    resumable.commit(staged)
+    assert read(resumable, KEY) == data
+    assert list(resumable.list_resumable()) == []
+
+
+def test_a_failed_append_that_had_sent_whole_parts_keeps_none_of_them(resumable) -> None:
+    data = os.urandom(12 * MIB)
+    resumable.start_resumable(KEY)
+    resumable.append(KEY, 0, [data[: 2 * MIB]])
+
+    def broken() -> Iterator[bytes]:
+        yield from in_pieces(os.urandom(9 * MIB))  # a whole part and more, then the body breaks
+        raise ValueError("the body broke")
+
+    with pytest.raises(ValueError):
+        resumable.append(KEY, 2 * MIB, broken())
+    assert resumable.append(KEY, 2 * MIB, in_pieces(data[2 * MIB :])) == len(data)
+    resumable.commit(resumable.complete_resumable(KEY, len(data)))
+    assert read(resumable, KEY) == data
+
+
+def test_an_append_the_catalogue_never_recorded_is_replaced_by_the_next_one(resumable) -> None:
+    data = os.urandom(12 * MIB)
+    resumable.start_resumable(KEY)
+    resumable.append(KEY, 0, [data[: 3 * MIB]])
+    # A crash after this append returned, before the catalogue recorded its offset of 9 MiB:
+    assert resumable.append(KEY, 3 * MIB, in_pieces(os.urandom(6 * MIB))) == 9 * MIB
+    # so the client sends the same offset again, with the right bytes.
+    assert resumable.append(KEY, 3 * MIB, in_pieces(data[3 * MIB :])) == len(data)
+    resumable.commit(resumable.complete_resumable(KEY, len(data)))
+    assert read(resumable, KEY) == data
+
+
+def test_a_completed_upload_never_committed_is_readable_then_forgotten_by_abort(resumable) -> None:
+    data = os.urandom(6 * MIB + 1)  # a finished partial upload, as concatenation reads it
+    resumable.start_resumable(KEY)
+    resumable.append(KEY, 0, in_pieces(data))
+    resumable.complete_resumable(KEY, len(data))
+    resumable.complete_resumable(KEY, len(data))  # again: harmless
+    assert b"".join(resumable.read_resumable(KEY, len(data))) == data
+    resumable.abort_resumable(KEY)
+    assert keys(resumable) == set()
+    assert list(resumable.list_resumable()) == []

@@ -272,7 +272,9 @@ class Resumable:
         if hasher is not None:
             chunks = _hashed(chunks, hasher)
         try:
-            new_offset = self.storage.append(upload.storage_key, offset, chunks)
+            new_offset = self.storage.append(
+                upload.storage_key, offset, chunks, content_type or "application/octet-stream"
+            )
         except LimitExceeded:
             raise tus.TooLarge("The chunk goes past the upload's Upload-Length (or uploads.max_size)") from None
         except UnsupportedType:
@@ -411,6 +413,8 @@ class Resumable:
         original = metadata.get("filename", "")
         filename = secure_filename(original)
         self._check_extension(filename)
+        for upload in uploads:  # finished: their bytes become readable (S3 reads no parts before completion)
+            self.storage.complete_resumable(upload.storage_key, upload.offset)
         chunks = chain.from_iterable(self.storage.read_resumable(u.storage_key, u.offset) for u in uploads)
         head = b""
         for u in uploads:

@@ -124,19 +124,22 @@ class ResumableStorage(Storage, Protocol):
 
     On S3, a resumable upload is a multipart upload: :meth:`append` sends
     parts of at least 5 MiB and keeps a shorter tail (as a small object)
-    until the next append or :meth:`complete_resumable`.
+    until the next append or :meth:`complete_resumable`. Its parts cannot be
+    read back before completion, so the handler completes finished partial
+    uploads before it reads them to concatenate them.
     """
 
     def start_resumable(self, key: str) -> None:
         """Create an empty resumable upload under ``key``."""
 
-    def append(self, key: str, offset: int, chunks: Iterable[bytes]) -> int:
+    def append(self, key: str, offset: int, chunks: Iterable[bytes], content_type: str = ...) -> int:
         """Add ``chunks`` at ``offset``; the new size, durable when it returns.
 
         Bytes past ``offset`` left by an earlier append that failed are
         dropped first. If ``chunks`` raises (a checksum mismatch, a refused
         type, a broken body), none of this append's bytes are kept and the
         error propagates. :class:`NotFound` if there is no such upload.
+        ``content_type`` is the sniffed media type, as for :meth:`Storage.stage`.
         """
 
     def read_resumable(self, key: str, stop: int) -> Iterator[bytes]:

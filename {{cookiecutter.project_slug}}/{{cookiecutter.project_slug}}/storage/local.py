@@ -194,8 +194,10 @@ class LocalStorage:
             if self.fsync:
                 _fsync_directory(self.temp_path)
 
-    def append(self, key: str, offset: int, chunks: Iterable[bytes]) -> int:
-        """Write ``chunks`` at ``offset`` of ``temp_path/tus-<key>.part``, then ``fsync``."""
+    def append(
+        self, key: str, offset: int, chunks: Iterable[bytes], content_type: str = "application/octet-stream"
+    ) -> int:
+        """Write ``chunks`` at ``offset`` of ``temp_path/tus-<key>.part``, then ``fsync`` (no type is kept)."""
         path = self._resumable_path(key)
         try:
             fd = os.open(path, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0))

@@ -4,6 +4,9 @@ In the bucket::
 
     <prefix><key>                        committed bytes, under the key the upload path made
     multipart uploads of <prefix><key>   bytes being received (not visible until completed)
+    <prefix>tus/<key>                    a resumable (tus) upload in progress, whose whole parts
+    <prefix>tus/<key>.tail-<start>       are a multipart upload of <prefix><key>, and its bytes
+                                         from <start> that do not fill a part yet (the "tail")
 
 Staging a file is one S3 multipart upload, sent part by part while the
 request body is read: each part is sent as soon as it is full, and a new one
@@ -57,6 +60,11 @@ MAX_PARTS_IN_MEMORY = 2  # of one upload: sending, or being filled
 SENDER_THREADS = 32  # uploads sending a part at the same moment; more wait their turn
 NOTE_PREFIX = "s3-upload-"
 ADDRESSING_STYLES = ("auto", "path", "virtual")
+# Resumable uploads (tus): their marker and tails, under the prefix (see the section in S3Storage).
+RESUMABLE_PREFIX = "tus/"
+TAIL_INFIX = ".tail-"
+PART_SIZE_METADATA = "part-size"
+READ_BYTES = 1024 * 1024
 # Error codes that mean "the store will not do it now", as opposed to "no such object".
 UNAVAILABLE_CODES = {
     "AccessDenied": "the store refused access (check the credentials and the bucket's policy)",
@@ -77,6 +85,22 @@ class S3Staged:
     parts: list[dict[str, Any]]
     note: Path
     done: bool = field(default=False)
+
+
+@dataclass
+class S3ResumableStaged:
+    """A resumable upload completed into its object; committing forgets the rest of it."""
+
+    key: str
+    done: bool = field(default=False)
+
+
+@dataclass(frozen=True)
+class _ResumableState:
+    """What the bucket holds of one resumable upload besides its parts."""
+
+    part_size: int  # of its parts: fixed when it started, whatever uploads.s3.part_size says now
+    tails: dict[int, int]  # the start of each tail object, and its size
 
 
 class S3Storage:
@@ -262,8 +286,10 @@ class S3Storage:
             wait(in_flight)  # let the parts being sent finish (or fail) before the upload is aborted
             raise
 
-    def commit(self, staged: S3Staged) -> None:
+    def commit(self, staged: S3Staged | S3ResumableStaged) -> None:
         """Complete the multipart upload, never replacing an existing object."""
+        if isinstance(staged, S3ResumableStaged):
+            return self._commit_resumable(staged)
         name = self._name(staged.key)
         with _store_errors():
             if self._exists(name):
@@ -276,7 +302,9 @@ class S3Storage:
         staged.done = True
         staged.note.unlink(missing_ok=True)
 
-    def discard(self, staged: S3Staged) -> None:
+    def discard(self, staged: S3Staged | S3ResumableStaged) -> None:
+        if isinstance(staged, S3ResumableStaged):
+            return self._discard_resumable(staged)
         if staged.done:
             return
         staged.done = True
@@ -327,13 +355,20 @@ class S3Storage:
                         yield StoredKey(key, max(0.0, (now - item["LastModified"]).total_seconds()))
 
     def abort_stale(self, older_than: float) -> list[str]:
-        """Abort multipart uploads under the prefix initiated more than ``older_than`` seconds ago; their keys."""
+        """Abort multipart uploads under the prefix initiated more than ``older_than`` seconds ago; their keys.
+
+        Those of resumable uploads in progress are not stale however old:
+        their expiry removes them (``resumable.py``).
+        """
         now = datetime.now(UTC)
         aborted = []
+        resumable = {stored.key for stored in self.list_resumable()}  # their expiry decides (resumable.py)
         with _store_errors():
             pages = self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=self.prefix)
             for page in pages:
                 for upload in page.get("Uploads", []):
+                    if upload["Key"].removeprefix(self.prefix) in resumable:
+                        continue
                     if (now - upload["Initiated"]).total_seconds() >= older_than:
                         self._abort(upload["Key"], upload["UploadId"])
                         aborted.append(upload["Key"].removeprefix(self.prefix))
@@ -362,6 +397,294 @@ class S3Storage:
         if not KEY_PATTERN.fullmatch(key):
             raise NotFound(key)
         return self.prefix + key
+
+    # -- Resumable uploads (tus): the storage.ResumableStorage capability ------------------------
+    #
+    # A resumable upload grows over many requests, possibly on different
+    # instances, and every chunk must be durable before it is acknowledged.
+    # Its bytes live in three places, all in the bucket (so any instance can
+    # take the next chunk, and a restart loses nothing):
+    #
+    # - whole parts, each exactly the upload's part size, in a multipart
+    #   upload of <prefix><key> (created with the first whole part, found
+    #   again with ListMultipartUploads on that name: nothing to note down);
+    # - the bytes after the last whole part, shorter than a part (S3 refuses
+    #   parts under 5 MiB but the last), in a small object, the tail,
+    #   <prefix>tus/<key>.tail-<start>, until the next chunk fills a part;
+    # - the marker <prefix>tus/<key>, made at the start: the upload exists,
+    #   since when, and with which part size (in its metadata).
+    #
+    # The catalogue's offset says which bytes count: parts 1 to offset //
+    # part_size, then the first offset % part_size bytes of the tail that
+    # starts there. An append therefore never undoes anything when it fails:
+    # the parts it sent lie past the offset (a later append sends them again
+    # under the same numbers, or the completion leaves them out) and it
+    # writes its tail only at the end. A tail that starts further on is a
+    # new object, so the older one stays until the catalogue has moved: a
+    # crash after an append and before the catalogue recorded it loses
+    # nothing the offset counts. The next append deletes the tails it does
+    # not start from. On the last byte, the tail becomes the last part and
+    # the multipart upload is completed into <prefix><key> (an upload
+    # shorter than one part is one PutObject); committing then deletes the
+    # marker and the tail.
+    #
+    # Only the tails can be read before completion (S3 cannot read parts of
+    # an unfinished multipart upload). That is enough: the first bytes (to
+    # sniff) are in the first tail, and a finished upload is read (to hash
+    # it, or to concatenate partial uploads) once completed.
+
+    def start_resumable(self, key: str) -> None:
+        """Put the upload's marker, with the part size its parts will have."""
+        with _store_errors():
+            self.client.put_object(
+                Bucket=self.bucket, Key=self._marker(key), Body=b"", Metadata={PART_SIZE_METADATA: str(self.part_size)}
+            )
+
+    def append(
+        self, key: str, offset: int, chunks: Iterable[bytes], content_type: str = "application/octet-stream"
+    ) -> int:
+        """Send ``chunks`` at ``offset``: whole parts to the multipart upload, the rest as the new tail.
+
+        Durable when it returns (each part once ``UploadPart`` answered, the
+        tail once ``PutObject`` did). At most two parts are in memory, as in
+        :meth:`stage`. ``content_type`` becomes the object's if this append
+        starts the multipart upload (or writes the tail of a short one).
+        """
+        state = self._resumable_state(key)
+        part_size = state.part_size
+        whole, kept = divmod(offset, part_size)
+        start = whole * part_size
+        head = self._tail(key, state, start, kept)[0]
+        for stale in state.tails.keys() - {start}:  # left by appends the catalogue did not record
+            with _store_errors():
+                self.client.delete_object(Bucket=self.bucket, Key=self._tail_name(key, stale))
+        name = self._name(key)
+        upload_id = ""
+        in_flight: deque[Future] = deque()
+        cancelled = threading.Event()
+        sent = received = 0
+
+        def send(number: int, body: bytearray) -> None:
+            if cancelled.is_set():
+                return
+            with _store_errors():
+                self.client.upload_part(Bucket=self.bucket, Key=name, UploadId=upload_id, PartNumber=number, Body=body)
+
+        def new_part() -> bytearray:
+            while len(in_flight) >= MAX_PARTS_IN_MEMORY:
+                in_flight.popleft().result()  # that part is in the store (or its error is raised here)
+            return bytearray(part_size)
+
+        try:
+            part = new_part()
+            part[:kept] = head  # the kept bytes of the tail begin the next part
+            filled = kept
+            del head
+            for chunk in chunks:
+                view = memoryview(chunk).cast("B")
+                received += len(view)
+                while view:
+                    taken = min(len(view), part_size - filled)
+                    part[filled : filled + taken] = view[:taken]
+                    filled += taken
+                    view = view[taken:]
+                    if filled == part_size:
+                        upload_id = upload_id or self._multipart_upload(name, content_type)
+                        sent += 1
+                        in_flight.append(self._senders.submit(send, whole + sent, part))
+                        del part  # the sender holds it now
+                        part, filled = new_part(), 0
+            while in_flight:
+                in_flight.popleft().result()
+        except BaseException:
+            cancelled.set()
+            wait(in_flight)  # let the parts being sent finish (or fail): nothing of this append counts
+            raise
+        if filled and received:
+            del part[filled:]
+            with _store_errors():
+                self.client.put_object(
+                    Bucket=self.bucket,
+                    Key=self._tail_name(key, start + sent * part_size),
+                    Body=part,
+                    ContentType=content_type,
+                )
+        return offset + received
+
+    def read_resumable(self, key: str, stop: int) -> Iterator[bytes]:
+        """The first ``stop`` bytes: from the first tail while they fit in it, else from the completed object."""
+        state = self._resumable_state(key)
+        if stop <= 0:
+            return
+        if state.tails.get(0, 0) >= stop:
+            yield from self._read(self._tail_name(key, 0), stop)
+        else:
+            unreadable = StorageFailed("The parts of an upload can be read only once it is complete")
+            yield from self._read(self._name(key), stop, missing=unreadable)
+
+    def complete_resumable(self, key: str, size: int) -> S3ResumableStaged:
+        """Make the first ``size`` bytes the object ``<prefix><key>``: the tail becomes the last part.
+
+        The object's size is checked with ``HeadObject`` (the answer to
+        ``CompleteMultipartUpload`` is not trusted: Ceph 16 leaves its ETag
+        empty). Calling it again once completed is harmless.
+        """
+        state = self._resumable_state(key)
+        part_size = state.part_size
+        whole, kept = divmod(size, part_size)
+        name = self._name(key)
+        with _store_errors():
+            uploads = self._multipart_uploads(name)
+            if whole and not uploads:  # completed already (a retry), or its parts are lost
+                if self._size(name) != size:
+                    raise StorageFailed("The parts of this upload are missing from the store")
+                return S3ResumableStaged(key)
+            if kept and kept > state.tails.get(whole * part_size, 0) and self._size(name) == size:
+                return S3ResumableStaged(key)  # completed already: the tail went with the marker
+            tail, content_type = self._tail(key, state, whole * part_size, kept)
+            if not whole:  # shorter than a part: one object, no multipart upload
+                self.client.put_object(Bucket=self.bucket, Key=name, Body=tail, ContentType=content_type)
+                leftovers = uploads  # parts of appends that failed
+            else:
+                upload_id, leftovers = uploads[0], uploads[1:]
+                parts = self._parts(name, upload_id, whole, part_size)
+                if kept:
+                    answer = self.client.upload_part(
+                        Bucket=self.bucket, Key=name, UploadId=upload_id, PartNumber=whole + 1, Body=tail
+                    )
+                    parts.append({"PartNumber": whole + 1, "ETag": answer["ETag"]})
+                self.client.complete_multipart_upload(
+                    Bucket=self.bucket, Key=name, UploadId=upload_id, MultipartUpload={"Parts": parts}
+                )
+            for upload_id in leftovers:
+                self._abort(name, upload_id)
+            if self._size(name) != size:
+                raise StorageFailed(f"The store kept {self._size(name)} bytes of an upload of {size}")
+        return S3ResumableStaged(key)
+
+    def abort_resumable(self, key: str) -> None:
+        """Abort the multipart upload, delete the tails, a completed object never committed, then the marker."""
+        name = self._name(key)
+        with _store_errors():
+            for upload_id in self._multipart_uploads(name):
+                self._abort(name, upload_id)
+            try:
+                state = self._resumable_state(key)
+            except NotFound:
+                return  # none, or committed (then <prefix><key> is a stored file: not ours to delete)
+            # A finished partial upload was completed for concatenation and is never committed.
+            self.client.delete_object(Bucket=self.bucket, Key=name)
+            for start in state.tails:
+                self.client.delete_object(Bucket=self.bucket, Key=self._tail_name(key, start))
+            self.client.delete_object(Bucket=self.bucket, Key=self._marker(key))  # last: cleaning finds the rest
+
+    def list_resumable(self) -> Iterator[StoredKey]:
+        """Every resumable upload's key (from its marker), with the time since it started."""
+        now = datetime.now(UTC)
+        with _store_errors():
+            markers = self.prefix + RESUMABLE_PREFIX
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=markers):
+                for item in page.get("Contents", []):
+                    key = item["Key"].removeprefix(markers)
+                    if KEY_PATTERN.fullmatch(key):
+                        yield StoredKey(key, max(0.0, (now - item["LastModified"]).total_seconds()))
+
+    def _commit_resumable(self, staged: S3ResumableStaged) -> None:
+        """The object is complete already: forget the tails and the marker, so it is a stored file's."""
+        state = self._resumable_state(staged.key)
+        with _store_errors():
+            for start in state.tails:
+                self.client.delete_object(Bucket=self.bucket, Key=self._tail_name(staged.key, start))
+            self.client.delete_object(Bucket=self.bucket, Key=self._marker(staged.key))
+        staged.done = True
+
+    def _discard_resumable(self, staged: S3ResumableStaged) -> None:
+        if not staged.done:
+            staged.done = True
+            self.abort_resumable(staged.key)
+
+    def _resumable_state(self, key: str) -> _ResumableState:
+        """The marker's part size and the tails; :class:`NotFound` without a marker."""
+        marker = self._marker(key)
+        with _store_errors(missing=NotFound(key)):
+            metadata = self.client.head_object(Bucket=self.bucket, Key=marker)["Metadata"]
+        with _store_errors():
+            listed = self.client.list_objects_v2(Bucket=self.bucket, Prefix=marker + TAIL_INFIX).get("Contents", [])
+        tails = {}
+        for item in listed:
+            start = item["Key"].removeprefix(marker + TAIL_INFIX)
+            if start.isdigit():
+                tails[int(start)] = item["Size"]
+        return _ResumableState(int(metadata.get(PART_SIZE_METADATA, self.part_size)), tails)
+
+    def _tail(self, key: str, state: _ResumableState, start: int, size: int) -> tuple[bytes, str]:
+        """The first ``size`` bytes of the tail at ``start``, and its content type."""
+        if not size:
+            return b"", "application/octet-stream"
+        if state.tails.get(start, 0) < size:
+            raise StorageFailed("The bytes of this upload are shorter than its recorded offset")
+        with _store_errors():
+            answer = self.client.get_object(
+                Bucket=self.bucket, Key=self._tail_name(key, start), Range=f"bytes=0-{size - 1}"
+            )
+            with contextlib.closing(answer["Body"]) as body:
+                return body.read(), answer.get("ContentType") or "application/octet-stream"
+
+    def _read(self, name: str, stop: int, missing: Exception | None = None) -> Iterator[bytes]:
+        """The first ``stop`` bytes of an object, a megabyte at a time."""
+        with _store_errors(missing=missing):
+            body = self.client.get_object(Bucket=self.bucket, Key=name, Range=f"bytes=0-{stop - 1}")["Body"]
+        with contextlib.closing(body):
+            while True:
+                with _store_errors():
+                    chunk = body.read(READ_BYTES)
+                if not chunk:
+                    return
+                yield chunk
+
+    def _multipart_upload(self, name: str, content_type: str) -> str:
+        """The id of the multipart upload of ``name``, started now if there is none."""
+        with _store_errors():
+            uploads = self._multipart_uploads(name)
+            if uploads:
+                return uploads[0]
+            return self.client.create_multipart_upload(Bucket=self.bucket, Key=name, ContentType=content_type)[
+                "UploadId"
+            ]
+
+    def _multipart_uploads(self, name: str) -> list[str]:
+        """The ids of the multipart uploads of ``name``, oldest first (one, unless something went wrong)."""
+        answer = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=name)
+        uploads = [upload for upload in answer.get("Uploads", []) if upload["Key"] == name]
+        return [upload["UploadId"] for upload in sorted(uploads, key=lambda upload: upload["Initiated"])]
+
+    def _parts(self, name: str, upload_id: str, count: int, part_size: int) -> list[dict[str, Any]]:
+        """Parts 1 to ``count`` for ``CompleteMultipartUpload``, checked to be whole (later ones are left out)."""
+        parts = {}
+        pages = self.client.get_paginator("list_parts").paginate(Bucket=self.bucket, Key=name, UploadId=upload_id)
+        for page in pages:
+            for part in page.get("Parts", []):
+                if part["PartNumber"] <= count:
+                    parts[part["PartNumber"]] = part
+        if sorted(parts) != list(range(1, count + 1)) or any(part["Size"] != part_size for part in parts.values()):
+            raise StorageFailed("The parts of this upload in the store do not match its recorded offset")
+        return [{"PartNumber": number, "ETag": parts[number]["ETag"]} for number in range(1, count + 1)]
+
+    def _size(self, name: str) -> int | None:
+        """The size of an object (``HeadObject``), or ``None`` if there is none."""
+        try:
+            return self.client.head_object(Bucket=self.bucket, Key=name)["ContentLength"]
+        except Exception as error:
+            if getattr(error, "response", {}).get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
+    def _marker(self, key: str) -> str:
+        self._name(key)  # refuse a key we could not have made
+        return f"{self.prefix}{RESUMABLE_PREFIX}{key}"
+
+    def _tail_name(self, key: str, start: int) -> str:
+        return f"{self._marker(key)}{TAIL_INFIX}{start}"
 
 
 class _ObjectStream(io.RawIOBase):
