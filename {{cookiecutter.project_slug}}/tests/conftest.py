@@ -35,7 +35,7 @@ import webtest
 from {{ cookiecutter.project_slug }} import main
 from {{ cookiecutter.project_slug }}.sizes import parse_size
 
-from .ceph import CephCluster
+from .ceph import CephCluster, bucket_contents
 from .ceph import installed as ceph_installed
 from .helpers import (
 {%- if cookiecutter.access == "accounts" %}
@@ -56,6 +56,7 @@ from .helpers import (
 {%- endif %}
     migrate,
     start_waitress,
+    stored_files,
 )
 from .postgresql import PostgreSQLServer, find_bin
 
@@ -125,6 +126,44 @@ def s3_settings(ceph: CephCluster) -> dict[str, str]:
 
 
 @pytest.fixture
+def storage_backend(request: pytest.FixtureRequest) -> str:
+    """``local``, or ``s3`` (the session's Ceph) for a test parametrized with ``helpers.BOTH_BACKENDS``.
+
+    ``app_settings`` and ``pserve`` then use that backend; on S3 with parts
+    of 5 MiB, S3's smallest, so that a few MiB cross parts.
+    """
+    return getattr(request, "param", "local")
+
+
+def backend_settings(request: pytest.FixtureRequest, backend: str) -> dict[str, str]:
+    """The ``uploads.*`` settings that select ``backend`` (none for the default, local)."""
+    if backend == "s3":
+        return {**request.getfixturevalue("s3_settings"), "uploads.s3.part_size": "5MiB"}
+    return {}
+
+
+@pytest.fixture
+def store_contents(
+    request: pytest.FixtureRequest, storage_backend: str, storage_path: Path, temp_path: Path
+) -> Callable[[], list[str]]:
+    """Everything the backend holds, by name: stored files and the bytes of resumable uploads.
+
+    Local: the files of ``storage_path`` and the ``tus-*`` files of
+    ``temp_path``. S3: the objects and the multipart uploads under the prefix.
+    """
+    if storage_backend == "s3":
+        client = request.getfixturevalue("ceph").client()
+        settings = request.getfixturevalue("s3_settings")
+
+        def in_bucket() -> list[str]:
+            objects, uploads = bucket_contents(client, settings["uploads.s3.bucket"], settings["uploads.s3.prefix"])
+            return objects + [f"{name} (multipart upload)" for name in uploads]
+
+        return in_bucket
+    return lambda: [path.name for path in [*stored_files(storage_path), *sorted(temp_path.glob("tus-*"))]]
+
+
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated, empty catalogue database: SQLite by default, ``"postgresql"`` when parametrized so.
 {%- if cookiecutter.access == "accounts" %}
@@ -156,12 +195,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture
-def app_settings(tmp_path: Path, database_url: str) -> dict[str, str]:
-    """testing.ini's ``[app:main]`` with ``BASELINE``, the test's database, and the paths under ``tmp_path``."""
+def app_settings(
+    request: pytest.FixtureRequest, tmp_path: Path, database_url: str, storage_backend: str
+) -> dict[str, str]:
+    """testing.ini's ``[app:main]`` with ``BASELINE``, the test's database and backend, the paths under ``tmp_path``."""
     settings = {**plaster.get_settings(str(TESTING_INI), "app:main"), **BASELINE}
     settings["sqlalchemy.url"] = database_url
     settings["uploads.storage_path"] = str(tmp_path / "uploads")
     settings["uploads.temp_path"] = str(tmp_path / "tmp")
+    settings.update(backend_settings(request, storage_backend))
     return settings
 
 
@@ -266,7 +308,12 @@ def make_live_server(
 
 @pytest.fixture
 def pserve(
-    storage_path: Path, temp_path: Path, tmp_path: Path, database_url: str
+    request: pytest.FixtureRequest,
+    storage_path: Path,
+    temp_path: Path,
+    tmp_path: Path,
+    database_url: str,
+    storage_backend: str,
 ) -> Iterator[Callable[..., PserveServer]]:
     """Start ``pserve`` on a copy of testing.ini whose paths are under ``tmp_path``.
 
@@ -281,6 +328,7 @@ def pserve(
     def start(**overrides: str) -> PserveServer:
         settings = {
             **{name.removeprefix("uploads."): value for name, value in BASELINE.items()},
+            **{name.removeprefix("uploads."): value for name, value in backend_settings(request, storage_backend).items()},
             "storage_path": str(storage_path),
             "temp_path": str(temp_path),
             **overrides,

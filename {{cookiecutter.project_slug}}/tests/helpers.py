@@ -240,6 +240,8 @@ def migrate(url: str) -> None:
 
 JSON = {"Accept": "application/json"}
 BOTH_DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+# For ``storage_backend`` (conftest.py): a test that stores bytes, on every backend.
+BOTH_BACKENDS = ["local", pytest.param("s3", marks=pytest.mark.s3)]
 
 
 def upload(server: LiveServer, session: requests.Session, *files: tuple[str, bytes]) -> list[dict]:
@@ -271,6 +273,9 @@ def write_ini(path: Path, database_url: str, **uploads: str) -> Path:
     text = TESTING_INI.read_text(encoding="utf-8")
     text = re.sub(r"(?m)^sqlalchemy\.url *=.*$", lambda _: f"sqlalchemy.url = {database_url}", text)
     for name, value in uploads.items():
-        text = re.sub(rf"(?m)^uploads\.{name} *=.*$", lambda _, n=name, v=value: f"uploads.{n} = {v}", text)
+        line = f"uploads.{name} = {value}"
+        text, found = re.subn(rf"(?m)^uploads\.{re.escape(name)} *=.*$", lambda _, line=line: line, text)
+        if not found:  # a setting testing.ini does not list (uploads.s3.*)
+            text = text.replace("[app:main]\n", f"[app:main]\n{line}\n", 1)
     path.write_text(text, encoding="utf-8")
     return path

@@ -1,7 +1,10 @@
 """Resumable uploads with a real tus client (``tuspy``), through broken connections and a killed server.
 
 The file is compared byte for byte with what the server then serves, and
-its recorded SHA-256 with the file's.
+its recorded SHA-256 with the file's. The broken connection and the killed
+server run on both backends (``BOTH_BACKENDS``: local disk and Ceph's RADOS
+Gateway, with 5 MiB parts, so the cut falls between parts); the plain upload
+is the cut one without the cut, so it runs on the local disk only.
 """
 
 import hashlib
@@ -12,7 +15,7 @@ import signal
 import pytest
 from tusclient.client import TusClient
 
-from .helpers import JSON, LiveServer
+from .helpers import BOTH_BACKENDS, JSON, LiveServer
 from .tus_helpers import client_headers, send_half_and_close, tus_session
 
 pytestmark = [pytest.mark.tus, pytest.mark.server]
@@ -57,35 +60,37 @@ def test_tuspy_uploads_64_mib_in_8_mib_chunks(live_server):
     assert record["sha256"] == hashlib.sha256(data).hexdigest()
 
 
-def test_an_upload_cut_mid_chunk_resumes_to_an_identical_file(live_server):
-    data = payload(3 * MIB + 12345)
-    first = uploader(live_server, data, MIB)
-    first.upload(stop_at=MIB)
-    assert first.offset == MIB
-    send_half_and_close(first.url, tus_session(live_server), MIB, data[MIB : 2 * MIB])
-    resumed = uploader(live_server, data, MIB, url=first.url)
-    assert resumed.offset == MIB  # the half chunk was never counted
+@pytest.mark.parametrize("storage_backend", BOTH_BACKENDS, indirect=True)
+def test_a_64_mib_upload_cut_mid_chunk_resumes_to_an_identical_file(live_server):
+    data = payload(64 * MIB)
+    first = uploader(live_server, data, 8 * MIB)
+    first.upload(stop_at=24 * MIB)
+    assert first.offset == 24 * MIB
+    send_half_and_close(first.url, tus_session(live_server), 24 * MIB, data[24 * MIB : 32 * MIB])
+    resumed = uploader(live_server, data, 8 * MIB, url=first.url)
+    assert resumed.offset == 24 * MIB  # the half chunk was never counted
     resumed.upload()
     content, record = stored(live_server, resumed.request.response_headers)
     assert content == data
     assert record["sha256"] == hashlib.sha256(data).hexdigest()
 
 
+@pytest.mark.parametrize("storage_backend", BOTH_BACKENDS, indirect=True)
 def test_an_upload_resumes_after_the_server_is_killed(pserve):
-    data = payload(4 * MIB + 777)
+    data = payload(12 * MIB + 777)
     server = pserve(allowed_extensions="", allowed_types="", max_size="1GB")
     live = LiveServer(server.url, None, None)
-    first = uploader(live, data, MIB)
-    first.upload(stop_at=2 * MIB)
-    send_half_and_close(first.url, tus_session(live), 2 * MIB, data[2 * MIB : 3 * MIB])
+    first = uploader(live, data, 2 * MIB)
+    first.upload(stop_at=6 * MIB)  # on S3: one whole part and a tail
+    send_half_and_close(first.url, tus_session(live), 6 * MIB, data[6 * MIB : 8 * MIB])
     server.process.send_signal(signal.SIGKILL)
     server.process.wait(timeout=30)
 
     restarted = pserve(allowed_extensions="", allowed_types="", max_size="1GB")
     live = LiveServer(restarted.url, None, None)
     url = restarted.url + "/uploads/" + first.url.rsplit("/", 1)[1]
-    resumed = uploader(live, data, MIB, url=url)
-    assert resumed.offset == 2 * MIB
+    resumed = uploader(live, data, 2 * MIB, url=url)
+    assert resumed.offset == 6 * MIB
     resumed.upload()
     content, record = stored(live, resumed.request.response_headers)
     assert content == data
