@@ -326,9 +326,9 @@ def pserve(
     processes: list[subprocess.Popen] = []
 
     def start(**overrides: str) -> PserveServer:
+        chosen = {**BASELINE, **backend_settings(request, storage_backend)}
         settings = {
-            **{name.removeprefix("uploads."): value for name, value in BASELINE.items()},
-            **{name.removeprefix("uploads."): value for name, value in backend_settings(request, storage_backend).items()},
+            **{name.removeprefix("uploads."): value for name, value in chosen.items()},
             "storage_path": str(storage_path),
             "temp_path": str(temp_path),
             **overrides,

@@ -417,7 +417,7 @@ def test_the_clean_command_removes_expired_uploads_with_their_bytes(
     url = create(session, live_server.url, len(BODY))
     patch(session, url, 0, BODY[:10])
     backdate(app, url)
-    uploads = {name.removeprefix("uploads."): value for name, value in app_settings.items() if name.startswith("uploads.")}
+    uploads = {name[len("uploads.") :]: value for name, value in app_settings.items() if name.startswith("uploads.")}
     ini = write_ini(tmp_path / "clean.ini", database_url, **uploads)
     with contextlib.redirect_stdout(io.StringIO()) as output:
         assert cleaning.main([str(ini)]) == 0
