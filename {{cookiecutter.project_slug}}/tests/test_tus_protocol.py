@@ -13,9 +13,7 @@ run on the local disk only.
 """
 
 import base64
-import contextlib
 import hashlib
-import io
 import socket
 import subprocess
 import sys
@@ -27,12 +25,12 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from {{ cookiecutter.project_slug }} import cleaning, main
+from {{ cookiecutter.project_slug }} import main
 from {{ cookiecutter.project_slug }}.models import UploadInProgress
 from {{ cookiecutter.project_slug }}.resumable import holder_name
 
-from .helpers import BOTH_BACKENDS, BOTH_DATABASES, JSON, PROJECT, TESTING_INI, LiveServer, server_options, write_ini
-from .tus_helpers import OCTETS, TUS, create, metadata, patch, tus_session
+from .helpers import BOTH_BACKENDS, BOTH_DATABASES, JSON, PROJECT, TESTING_INI, LiveServer, server_options
+from .tus_helpers import OCTETS, TUS, backdate, create, metadata, patch, run_clean, tus_session
 
 pytestmark = [pytest.mark.tus, pytest.mark.server]
 
@@ -404,12 +402,6 @@ def test_expired_uploads_are_removed_with_their_bytes(app, live_server, session,
     assert session.head(url, timeout=10).status_code == 404
 
 
-def backdate(app: object, url: str) -> None:
-    """Make the upload at ``url`` expired an hour ago, in the catalogue itself."""
-    with app.registry["dbsession_factory"]() as dbsession, dbsession.begin():
-        dbsession.get(UploadInProgress, url.rsplit("/", 1)[1]).expires = datetime.now(UTC) - timedelta(hours=1)
-
-
 @pytest.mark.parametrize("storage_backend", BOTH_BACKENDS, indirect=True)
 def test_the_clean_command_removes_expired_uploads_with_their_bytes(
     app, app_settings, live_server, session, tmp_path, database_url, store_contents
@@ -417,11 +409,8 @@ def test_the_clean_command_removes_expired_uploads_with_their_bytes(
     url = create(session, live_server.url, len(BODY))
     patch(session, url, 0, BODY[:10])
     backdate(app, url)
-    uploads = {name[len("uploads.") :]: value for name, value in app_settings.items() if name.startswith("uploads.")}
-    ini = write_ini(tmp_path / "clean.ini", database_url, **uploads)
-    with contextlib.redirect_stdout(io.StringIO()) as output:
-        assert cleaning.main([str(ini)]) == 0
-    assert "removed 1 expired uploads in progress" in output.getvalue()
+    output = run_clean(tmp_path / "clean.ini", database_url, app_settings)
+    assert "removed 1 expired uploads in progress" in output
     assert store_contents() == []
     assert session.head(url, timeout=10).status_code == 404
 

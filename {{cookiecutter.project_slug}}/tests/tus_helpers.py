@@ -1,12 +1,19 @@
 """Helpers for the tus tests: sessions that speak tus, uploads made step by step, raw requests."""
 
 import base64
+import contextlib
+import io
 import socket
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
 
-from .helpers import LiveServer
+from {{ cookiecutter.project_slug }} import cleaning
+from {{ cookiecutter.project_slug }}.models import UploadInProgress
+
+from .helpers import LiveServer, write_ini
 
 TUS = {"Tus-Resumable": "1.0.0"}
 OCTETS = {"Content-Type": "application/offset+octet-stream"}
@@ -57,3 +64,18 @@ def send_half_and_close(url: str, session: requests.Session, offset: int, body: 
         head += f"{name}: {value}\r\n"
     with socket.create_connection((parts.hostname, parts.port), timeout=30) as connection:
         connection.sendall(head.encode("latin-1") + b"\r\n" + body[: len(body) // 2])
+
+
+def backdate(app: object, url: str) -> None:
+    """Make the upload at ``url`` expired an hour ago, in the catalogue itself."""
+    with app.registry["dbsession_factory"]() as dbsession, dbsession.begin():
+        dbsession.get(UploadInProgress, url.rsplit("/", 1)[1]).expires = datetime.now(UTC) - timedelta(hours=1)
+
+
+def run_clean(ini: Path, database_url: str, app_settings: dict[str, str], **uploads: str) -> str:
+    """Run the clean command on an ini file with ``app_settings``'s ``uploads.*`` (and ``uploads``); its output."""
+    chosen = {name[len("uploads.") :]: value for name, value in app_settings.items() if name.startswith("uploads.")}
+    write_ini(ini, database_url, **{**chosen, **uploads})
+    with contextlib.redirect_stdout(io.StringIO()) as output:
+        assert cleaning.main([str(ini)]) == 0
+    return output.getvalue()
