@@ -8,7 +8,8 @@ failure, on any instance:
    the second is answered 423);
 2. check the offset against the catalogue's, which counts durable bytes only;
 3. append the body to the backend, checking the checksum and the sniffed type
-   on the way; the backend ``fsync``\\ s before it returns;
+   on the way; the backend makes it durable before it returns (``fsync`` on
+   disk; on S3, the store's answer to each part and to the tail);
 4. only then record the new offset, and give the lease back.
 
 A crash between 3 and 4 leaves bytes past the recorded offset, which the
