@@ -14,6 +14,10 @@ What it does (``make bench`` runs it after ``upload.py``; ``--quick`` uses 128 M
     3. print medians, the tus/single ratio (target <= 1.5) and the peak RSS
        of the server (target < 96 MiB); write the records as JSON.
 
+With ``--s3`` both instances keep the files in S3 instead: a one-node Ceph
+RADOS Gateway (the baked project's ``tests/ceph.py``, as ``s3.py`` starts
+it), 8 MiB parts, so each 32 MiB chunk is four parts and never leaves a tail.
+
 Every upload is checked: the SHA-256 the catalogue records must be the input's.
 """
 
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -84,6 +89,33 @@ def prepare(project: Path, bench: Path) -> Path:
     return ini
 
 
+def use_s3(project: Path, ini: Path, size: int, rounds: int) -> object:
+    """Start a one-node Ceph RGW with a bucket, and switch ``ini`` to it; the cluster (to destroy)."""
+    python = project / ".venv" / "bin" / "python"
+    bin_dir = Path(sys.executable).parent
+    subprocess.run([bin_dir / "uv", "pip", "install", "-q", "--python", python, "-e", f"{project}[s3]"], check=True)
+    sys.path.insert(0, str(project))
+    from tests.ceph import CephCluster
+
+    # Three files a round stay in the bucket, in RAM (memstore).
+    cluster = CephCluster(memstore_bytes=(3 * rounds + 1) * size + GiB)
+    cluster.start()
+    os.environ.update(cluster.environ())  # the servers take the credentials from the environment only
+    make_bucket = (
+        "import boto3, sys; boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1')"
+        ".create_bucket(Bucket='bench')"
+    )
+    subprocess.run([python, "-c", make_bucket, cluster.endpoint], check=True)
+    s3_lines = (
+        f"uploads.storage = s3\nuploads.s3.bucket = bench\nuploads.s3.prefix = files/\n"
+        f"uploads.s3.endpoint_url = {cluster.endpoint}\nuploads.s3.region = us-east-1\n"
+        "uploads.s3.addressing_style = path\n"
+    )
+    text = re.sub(r"(?m)^uploads\.storage = .*\n", "", ini.read_text())
+    ini.write_text(text.replace("[app:main]\n", "[app:main]\n" + s3_lines, 1))
+    return cluster
+
+
 def record_sha256(server: Server, location: str) -> str:
     """The catalogue's SHA-256 of the newest file (the one just stored)."""
     import urllib.request
@@ -100,8 +132,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="128 MiB, one round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-fsync", action="store_true", help="uploads.fsync = false (to compare)")
-    parser.add_argument("--output", type=Path, default=REPO / "build" / "bench" / "tus.json")
+    parser.add_argument("--s3", action="store_true", help="store in S3 (a one-node Ceph RGW) instead of on disk")
+    parser.add_argument("--output", type=Path)
     args, _ = parser.parse_known_args()  # make bench passes upload.py's BENCH_ARGS too
+    args.output = args.output or REPO / "build" / "bench" / ("tus-s3.json" if args.s3 else "tus.json")
     size, rounds = (128 * MiB, 1) if args.quick else (GiB, args.rounds)
     bench = REPO / "build" / "bench"
     project = bake(bench, [])
@@ -109,6 +143,7 @@ def main() -> None:
     ini = prepare(project, bench)
     if args.no_fsync:
         ini.write_text(re.sub(r"(?m)^uploads\.fsync *=.*$", "uploads.fsync = false", ini.read_text()))
+    cluster = use_s3(project, ini, size, rounds) if args.s3 else None
     data = bench / "data"
     data.mkdir(parents=True, exist_ok=True)
     source = data / f"tus-{size // MiB}MiB.bin"
@@ -162,10 +197,13 @@ def main() -> None:
     finally:
         server.stop()
         other.stop()
+        if cluster is not None:
+            cluster.destroy()
 
     medians = {case: statistics.median(r["seconds"] for r in runs) for case, runs in records.items()}
     peaks = {case: max(r["peak_rss"] for r in runs) for case, runs in records.items()}
-    print(f"\n{size // MiB} MiB, {rounds} rounds, medians:")
+    where = "in S3 (Ceph RGW, memstore)" if args.s3 else "on local disk"
+    print(f"\n{size // MiB} MiB {where}, {rounds} rounds, medians:")
     for case in records:
         ratio = medians[case] / medians["single request"]
         print(f"  {case:<28} {medians[case]:7.2f} s  x{ratio:4.2f}  peak RSS {peaks[case] / MiB:5.0f} MiB")
