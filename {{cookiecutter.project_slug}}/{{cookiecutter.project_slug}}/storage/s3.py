@@ -4,9 +4,10 @@ In the bucket::
 
     <prefix><key>                        committed bytes, under the key the upload path made
     multipart uploads of <prefix><key>   bytes being received (not visible until completed)
-    <prefix>tus/<key>                    a resumable (tus) upload in progress, whose whole parts
-    <prefix>tus/<key>.tail-<start>       are a multipart upload of <prefix><key>, and its bytes
-                                         from <start> that do not fill a part yet (the "tail")
+    <prefix>tus/<key>                    the marker of a resumable (tus) upload in progress
+    <prefix>tus/<key>.tail-<start>       its bytes from <start> that do not fill a part yet
+                                         (its whole parts: a multipart upload of <prefix><key>;
+                                         see "Resumable uploads" in S3Storage)
 
 Staging a file is one S3 multipart upload, sent part by part while the
 request body is read: each part is sent as soon as it is full, and a new one
@@ -287,7 +288,11 @@ class S3Storage:
             raise
 
     def commit(self, staged: S3Staged | S3ResumableStaged) -> None:
-        """Complete the multipart upload, never replacing an existing object."""
+        """Complete the multipart upload, never replacing an existing object.
+
+        A resumable upload's object is complete already (:meth:`complete_resumable`):
+        committing it forgets its tail and marker.
+        """
         if isinstance(staged, S3ResumableStaged):
             return self._commit_resumable(staged)
         name = self._name(staged.key)
