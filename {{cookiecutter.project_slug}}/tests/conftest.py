@@ -54,9 +54,11 @@ from .helpers import (
 {%- if cookiecutter.access == "accounts" %}
     add_account,
 {%- endif %}
+    catalogue_keys,
     migrate,
     start_waitress,
     stored_files,
+    uploads_in_progress,
 )
 from .postgresql import PostgreSQLServer, find_bin
 
@@ -112,7 +114,10 @@ def ceph() -> Iterator[CephCluster]:
 
 @pytest.fixture
 def s3_settings(ceph: CephCluster) -> dict[str, str]:
-    """``uploads.*`` settings for the S3 backend on a new bucket of the session's gateway."""
+    """``uploads.*`` settings for the S3 backend on a new bucket of the session's gateway.
+
+    Parts of 5 MiB, S3's smallest, so that a few MiB cross parts.
+    """
     bucket = f"test-{uuid.uuid4().hex[:12]}"
     ceph.client().create_bucket(Bucket=bucket)
     return {
@@ -122,36 +127,25 @@ def s3_settings(ceph: CephCluster) -> dict[str, str]:
         "uploads.s3.endpoint_url": ceph.endpoint,
         "uploads.s3.region": "us-east-1",
         "uploads.s3.addressing_style": "path",
+        "uploads.s3.part_size": "5MiB",
     }
-
-
-@pytest.fixture
-def storage_backend(request: pytest.FixtureRequest) -> str:
-    """``local``, or ``s3`` (the session's Ceph) for a test parametrized with ``helpers.BOTH_BACKENDS``.
-
-    ``app_settings`` and ``pserve`` then use that backend; on S3 with parts
-    of 5 MiB, S3's smallest, so that a few MiB cross parts.
-    """
-    return getattr(request, "param", "local")
 
 
 def backend_settings(request: pytest.FixtureRequest, backend: str) -> dict[str, str]:
     """The ``uploads.*`` settings that select ``backend`` (none for the default, local)."""
-    if backend == "s3":
-        return {**request.getfixturevalue("s3_settings"), "uploads.s3.part_size": "5MiB"}
-    return {}
+    return request.getfixturevalue("s3_settings") if backend == "s3" else {}
 
 
 @pytest.fixture
 def store_contents(
-    request: pytest.FixtureRequest, storage_backend: str, storage_path: Path, temp_path: Path
+    request: pytest.FixtureRequest, backend: str, storage_path: Path, temp_path: Path
 ) -> Callable[[], list[str]]:
     """Everything the backend holds, by name: stored files and the bytes of resumable uploads.
 
     Local: the files of ``storage_path`` and the ``tus-*`` files of
     ``temp_path``. S3: the objects and the multipart uploads under the prefix.
     """
-    if storage_backend == "s3":
+    if backend == "s3":
         client = request.getfixturevalue("ceph").client()
         settings = request.getfixturevalue("s3_settings")
 
@@ -195,16 +189,43 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """The storage backend of the test's app: ``"local"``, or ``"s3"`` where parametrized so.
+
+    ``@helpers.on_both_backends`` runs a test on each; its ``s3`` run is
+    marked ``s3`` (it needs the session's Ceph gateway).
+    """
+    return getattr(request, "param", "local")
+
+
+@pytest.fixture
 def app_settings(
-    request: pytest.FixtureRequest, tmp_path: Path, database_url: str, storage_backend: str
-) -> dict[str, str]:
-    """testing.ini's ``[app:main]`` with ``BASELINE``, the test's database and backend, the paths under ``tmp_path``."""
+    request: pytest.FixtureRequest, tmp_path: Path, database_url: str, backend: str
+) -> Iterator[dict[str, str]]:
+    """testing.ini's ``[app:main]`` with ``BASELINE``, the test's database, and the paths under ``tmp_path``.
+
+    On the ``s3`` backend, with ``s3_settings`` too; once the test and its
+    servers are done, the bucket must hold exactly the files the catalogue
+    records and no multipart upload: whatever a test refused left nothing.
+    """
     settings = {**plaster.get_settings(str(TESTING_INI), "app:main"), **BASELINE}
     settings["sqlalchemy.url"] = database_url
     settings["uploads.storage_path"] = str(tmp_path / "uploads")
     settings["uploads.temp_path"] = str(tmp_path / "tmp")
-    settings.update(backend_settings(request, storage_backend))
-    return settings
+    if backend == "local":
+        yield settings
+        return
+    s3_settings = request.getfixturevalue("s3_settings")
+    yield {**settings, **s3_settings}
+    client = request.getfixturevalue("ceph").client()
+    objects, uploads = bucket_contents(client, s3_settings["uploads.s3.bucket"], s3_settings["uploads.s3.prefix"])
+    # Besides: the resumable uploads the catalogue has in progress, with their marker,
+    # tail and parts (tus/<key>, tus/<key>.tail-<start>, a multipart upload of <key>).
+    in_progress = uploads_in_progress(database_url)
+    objects = [name for name in objects if name.removeprefix("tus/").split(".")[0] not in in_progress]
+    uploads = [name for name in uploads if name not in in_progress]
+    kept = (objects, uploads)
+    assert kept == (catalogue_keys(database_url), []), "the bucket must hold the catalogue's files, nothing else"
 
 
 @pytest.fixture
@@ -313,7 +334,7 @@ def pserve(
     temp_path: Path,
     tmp_path: Path,
     database_url: str,
-    storage_backend: str,
+    backend: str,
 ) -> Iterator[Callable[..., PserveServer]]:
     """Start ``pserve`` on a copy of testing.ini whose paths are under ``tmp_path``.
 
@@ -326,7 +347,7 @@ def pserve(
     processes: list[subprocess.Popen] = []
 
     def start(**overrides: str) -> PserveServer:
-        chosen = {**BASELINE, **backend_settings(request, storage_backend)}
+        chosen = {**BASELINE, **backend_settings(request, backend)}
         settings = {
             **{name.removeprefix("uploads."): value for name, value in chosen.items()},
             "storage_path": str(storage_path),

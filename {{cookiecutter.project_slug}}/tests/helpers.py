@@ -238,10 +238,22 @@ def migrate(url: str) -> None:
         engine.dispose()
 
 
+def catalogue_keys(database_url: str) -> list[str]:
+    """The storage keys of every file the catalogue at ``database_url`` records, sorted."""
+    engine = sqlalchemy.create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return sorted(connection.execute(sqlalchemy.text("SELECT storage_key FROM stored_file")).scalars())
+    finally:
+        engine.dispose()
+
+
 JSON = {"Accept": "application/json"}
 BOTH_DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
-# For ``storage_backend`` (conftest.py): a test that stores bytes, on every backend.
 BOTH_BACKENDS = ["local", pytest.param("s3", marks=pytest.mark.s3)]
+# A test whose requests reach the store runs on local disk and on the S3
+# gateway (conftest's ``backend``); tests that never reach it run once.
+on_both_backends = pytest.mark.parametrize("backend", BOTH_BACKENDS, indirect=True)
 
 
 def upload(server: LiveServer, session: requests.Session, *files: tuple[str, bytes]) -> list[dict]:
@@ -279,3 +291,13 @@ def write_ini(path: Path, database_url: str, **uploads: str) -> Path:
             text = text.replace("[app:main]\n", f"[app:main]\n{line}\n", 1)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def uploads_in_progress(database_url: str) -> set[str]:
+    """The storage keys of the resumable uploads in progress the catalogue at ``database_url`` records."""
+    engine = sqlalchemy.create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return set(connection.execute(sqlalchemy.text("SELECT storage_key FROM upload_in_progress")).scalars())
+    finally:
+        engine.dispose()

@@ -21,9 +21,7 @@ from {{ cookiecutter.project_slug }}.storage import KEY_PATTERN, NotFound, Stora
 PATHS = {"uploads.storage_path": "store", "uploads.temp_path": "tmp"}
 BACKEND_SETTINGS = {
     "local": {"uploads.storage": "local", **PATHS},
-    # And the bucket of the session's Ceph gateway (``s3_settings``); parts of 5 MiB, S3's
-    # smallest, so that the resumable tests below cross parts with few bytes.
-    "s3": {**PATHS, "uploads.s3.part_size": "5MiB"},
+    "s3": PATHS,  # and the bucket of the session's Ceph gateway (``s3_settings``), parts of 5 MiB
 }
 MIB = 1024 * 1024
 KEY = "0123456789abcdef0123456789abcdef"
@@ -34,7 +32,7 @@ OTHER_KEY = "fedcba9876543210fedcba9876543210"
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
     settings = BACKEND_SETTINGS[request.param]
     if request.param == "s3":
-        settings = {**request.getfixturevalue("s3_settings"), **settings}
+        settings = {**settings, **request.getfixturevalue("s3_settings")}
     storage = from_settings(settings, load(settings, tmp_path))
     storage.recover()
     return storage

@@ -2,7 +2,7 @@
 
 The file is compared byte for byte with what the server then serves, and
 its recorded SHA-256 with the file's. The broken connection and the killed
-server run on both backends (``BOTH_BACKENDS``: local disk and Ceph's RADOS
+server run on both backends (``on_both_backends``: local disk and Ceph's RADOS
 Gateway, with 5 MiB parts, so the cut falls between parts); the plain upload
 is the cut one without the cut, so it runs on the local disk only.
 """
@@ -15,7 +15,7 @@ import signal
 import pytest
 from tusclient.client import TusClient
 
-from .helpers import BOTH_BACKENDS, JSON, LiveServer
+from .helpers import JSON, LiveServer, on_both_backends
 from .tus_helpers import client_headers, send_half_and_close, tus_session
 
 pytestmark = [pytest.mark.tus, pytest.mark.server]
@@ -60,7 +60,7 @@ def test_tuspy_uploads_64_mib_in_8_mib_chunks(live_server):
     assert record["sha256"] == hashlib.sha256(data).hexdigest()
 
 
-@pytest.mark.parametrize("storage_backend", BOTH_BACKENDS, indirect=True)
+@on_both_backends
 def test_a_64_mib_upload_cut_mid_chunk_resumes_to_an_identical_file(live_server):
     data = payload(64 * MIB)
     first = uploader(live_server, data, 8 * MIB)
@@ -75,7 +75,7 @@ def test_a_64_mib_upload_cut_mid_chunk_resumes_to_an_identical_file(live_server)
     assert record["sha256"] == hashlib.sha256(data).hexdigest()
 
 
-@pytest.mark.parametrize("storage_backend", BOTH_BACKENDS, indirect=True)
+@on_both_backends
 def test_an_upload_resumes_after_the_server_is_killed(pserve):
     data = payload(12 * MIB + 777)
     server = pserve(allowed_extensions="", allowed_types="", max_size="1GB")

@@ -7,7 +7,7 @@ test (``app.registry["resumable"].clock``): nothing waits.
 The tests whose outcome depends on where the bytes are kept (creation with
 bytes, completion, hashing at the end, a chunk refused after it was read,
 termination, concatenation, expiry and cleaning) run on both backends
-(``BOTH_BACKENDS``: local disk and Ceph's RADOS Gateway); the rest (headers,
+(``on_both_backends``: local disk and Ceph's RADOS Gateway); the rest (headers,
 offsets, leases, owners, CORS) are decided before the backend is asked, and
 run on the local disk only.
 """
@@ -29,7 +29,7 @@ from {{ cookiecutter.project_slug }} import main
 from {{ cookiecutter.project_slug }}.models import UploadInProgress
 from {{ cookiecutter.project_slug }}.resumable import holder_name
 
-from .helpers import BOTH_BACKENDS, BOTH_DATABASES, JSON, PROJECT, TESTING_INI, LiveServer, server_options
+from .helpers import BOTH_DATABASES, JSON, PROJECT, TESTING_INI, LiveServer, on_both_backends, server_options
 from .tus_helpers import OCTETS, TUS, backdate, create, metadata, patch, run_clean, tus_session
 
 pytestmark = [pytest.mark.tus, pytest.mark.server]
@@ -123,7 +123,7 @@ def test_creation_with_both_length_and_deferral_is_400(live_server, session):
     assert session.post(live_server.url + "/uploads/", headers=headers, timeout=10).status_code == 400
 
 
-@pytest.mark.parametrize("storage_backend", BOTH_BACKENDS, indirect=True)
+@on_both_backends
 def test_creation_with_upload_stores_the_first_bytes(live_server, session):
     response = session.post(
         live_server.url + "/uploads/",
@@ -135,7 +135,7 @@ def test_creation_with_upload_stores_the_first_bytes(live_server, session):
     assert response.headers["Upload-Offset"] == "100"
 
 
-@pytest.mark.parametrize("storage_backend", BOTH_BACKENDS, indirect=True)
+@on_both_backends
 def test_an_empty_upload_is_a_stored_file_at_creation(live_server, session):
     response = session.post(live_server.url + "/uploads/", headers={"Upload-Length": "0"}, timeout=10)
     assert response.status_code == 201
@@ -181,7 +181,7 @@ def test_a_refused_extension_is_415_at_creation(make_live_server, temp_path):
 # -- PATCH ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("storage_backend", BOTH_BACKENDS, indirect=True)
+@on_both_backends
 @pytest.mark.parametrize("database_url", BOTH_DATABASES, indirect=True)
 def test_patches_complete_the_upload_into_a_stored_file(live_server, session):
     url = create(session, live_server.url, len(BODY))
@@ -202,7 +202,7 @@ def test_a_finished_upload_counts_in_the_catalogues_totals(live_server, session)
     assert "1 file, 9.8 KiB in all" in page
 
 
-@pytest.mark.parametrize("storage_backend", BOTH_BACKENDS, indirect=True)
+@on_both_backends
 def test_the_sha256_is_right_when_another_instance_received_a_chunk(app, live_server, session):
     url = create(session, live_server.url, len(BODY))
     patch(session, url, 0, BODY[:4000])
@@ -235,7 +235,7 @@ def test_a_malformed_upload_offset_is_400(live_server, session, value):
     assert response.status_code == 400
 
 
-@pytest.mark.parametrize("storage_backend", BOTH_BACKENDS, indirect=True)
+@on_both_backends
 def test_a_patch_past_the_length_is_413_and_keeps_nothing(live_server, session):
     url = create(session, live_server.url, 10)
     assert patch(session, url, 0, b"x" * 11).status_code == 413
@@ -249,7 +249,7 @@ def test_a_patch_body_over_the_chunk_limit_is_413(live_server, session):
     assert "tus_max_chunk" in response.json()["error"]
 
 
-@pytest.mark.parametrize("storage_backend", BOTH_BACKENDS, indirect=True)
+@on_both_backends
 def test_a_checksum_mismatch_is_460_and_the_chunk_is_discarded(live_server, session):
     url = create(session, live_server.url, len(BODY))
     wrong = base64.b64encode(hashlib.sha1(b"other").digest()).decode()
@@ -324,7 +324,7 @@ def test_an_unknown_upload_is_404(live_server, session):
     assert session.head(live_server.url + "/uploads/" + "0" * 32, timeout=10).status_code == 404
 
 
-@pytest.mark.parametrize("storage_backend", BOTH_BACKENDS, indirect=True)
+@on_both_backends
 def test_a_refused_type_is_415_and_the_upload_is_removed(make_live_server, store_contents):
     server = make_live_server(allowed_extensions="", allowed_types="image/png", max_size="1MB")
     session = tus_session(server)
@@ -337,7 +337,7 @@ def test_a_refused_type_is_415_and_the_upload_is_removed(make_live_server, store
 # -- deferred length, termination, concatenation ---------------------------------
 
 
-@pytest.mark.parametrize("storage_backend", BOTH_BACKENDS, indirect=True)
+@on_both_backends
 def test_a_deferred_length_is_declared_with_the_last_patch(live_server, session):
     response = session.post(live_server.url + "/uploads/", headers={"Upload-Defer-Length": "1"}, timeout=10)
     url = response.headers["Location"]
@@ -347,7 +347,7 @@ def test_a_deferred_length_is_declared_with_the_last_patch(live_server, session)
     assert requests.get(last.headers["Upload-File-Location"], timeout=10).content == BODY[:20]
 
 
-@pytest.mark.parametrize("storage_backend", BOTH_BACKENDS, indirect=True)
+@on_both_backends
 def test_termination_removes_the_upload_and_its_bytes(live_server, session, store_contents):
     url = create(session, live_server.url, len(BODY))
     patch(session, url, 0, BODY[:10])
@@ -356,7 +356,7 @@ def test_termination_removes_the_upload_and_its_bytes(live_server, session, stor
     assert store_contents() == []
 
 
-@pytest.mark.parametrize("storage_backend", BOTH_BACKENDS, indirect=True)
+@on_both_backends
 @pytest.mark.parametrize("database_url", BOTH_DATABASES, indirect=True)
 def test_concatenation_joins_partial_uploads_in_order(live_server, session, store_contents):
     urls = []
@@ -389,7 +389,7 @@ def test_an_expired_upload_is_410(app, live_server, session):
     assert session.head(url, timeout=10).status_code == 410
 
 
-@pytest.mark.parametrize("storage_backend", BOTH_BACKENDS, indirect=True)
+@on_both_backends
 @pytest.mark.parametrize("database_url", BOTH_DATABASES, indirect=True)
 def test_expired_uploads_are_removed_with_their_bytes(app, live_server, session, store_contents):
     url = create(session, live_server.url, len(BODY))
@@ -402,7 +402,7 @@ def test_expired_uploads_are_removed_with_their_bytes(app, live_server, session,
     assert session.head(url, timeout=10).status_code == 404
 
 
-@pytest.mark.parametrize("storage_backend", BOTH_BACKENDS, indirect=True)
+@on_both_backends
 def test_the_clean_command_removes_expired_uploads_with_their_bytes(
     app, app_settings, live_server, session, tmp_path, database_url, store_contents
 ):
@@ -415,7 +415,7 @@ def test_the_clean_command_removes_expired_uploads_with_their_bytes(
     assert session.head(url, timeout=10).status_code == 404
 
 
-@pytest.mark.parametrize("storage_backend", BOTH_BACKENDS, indirect=True)
+@on_both_backends
 def test_start_up_removes_expired_uploads_with_their_bytes(app, live_server, session, app_settings, store_contents):
     url = create(session, live_server.url, len(BODY))
     patch(session, url, 0, BODY[:10])
