@@ -114,10 +114,7 @@ def ceph() -> Iterator[CephCluster]:
 
 @pytest.fixture
 def s3_settings(ceph: CephCluster) -> dict[str, str]:
-    """``uploads.*`` settings for the S3 backend on a new bucket of the session's gateway.
-
-    Parts of 5 MiB, S3's smallest, so that a few MiB cross parts.
-    """
+    """``uploads.*`` settings for the S3 backend on a new bucket of the session's gateway."""
     bucket = f"test-{uuid.uuid4().hex[:12]}"
     ceph.client().create_bucket(Bucket=bucket)
     return {
@@ -127,13 +124,16 @@ def s3_settings(ceph: CephCluster) -> dict[str, str]:
         "uploads.s3.endpoint_url": ceph.endpoint,
         "uploads.s3.region": "us-east-1",
         "uploads.s3.addressing_style": "path",
-        "uploads.s3.part_size": "5MiB",
     }
+
+
+# On S3, parts of 5 MiB (S3's smallest), so that a few MiB cross parts.
+S3_PARTS = {"uploads.s3.part_size": "5MiB"}
 
 
 def backend_settings(request: pytest.FixtureRequest, backend: str) -> dict[str, str]:
     """The ``uploads.*`` settings that select ``backend`` (none for the default, local)."""
-    return request.getfixturevalue("s3_settings") if backend == "s3" else {}
+    return {**request.getfixturevalue("s3_settings"), **S3_PARTS} if backend == "s3" else {}
 
 
 @pytest.fixture
@@ -216,7 +216,7 @@ def app_settings(
         yield settings
         return
     s3_settings = request.getfixturevalue("s3_settings")
-    yield {**settings, **s3_settings}
+    yield {**settings, **s3_settings, **S3_PARTS}
     client = request.getfixturevalue("ceph").client()
     objects, uploads = bucket_contents(client, s3_settings["uploads.s3.bucket"], s3_settings["uploads.s3.prefix"])
     # Besides: the resumable uploads the catalogue has in progress, with their marker,

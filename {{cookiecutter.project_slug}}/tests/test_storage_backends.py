@@ -21,7 +21,9 @@ from {{ cookiecutter.project_slug }}.storage import KEY_PATTERN, NotFound, Stora
 PATHS = {"uploads.storage_path": "store", "uploads.temp_path": "tmp"}
 BACKEND_SETTINGS = {
     "local": {"uploads.storage": "local", **PATHS},
-    "s3": PATHS,  # and the bucket of the session's Ceph gateway (``s3_settings``), parts of 5 MiB
+    # And the bucket of the session's Ceph gateway (``s3_settings``); parts of 5 MiB, S3's
+    # smallest, so that the resumable tests below cross parts with few bytes.
+    "s3": {**PATHS, "uploads.s3.part_size": "5MiB"},
 }
 MIB = 1024 * 1024
 KEY = "0123456789abcdef0123456789abcdef"

@@ -5,7 +5,7 @@ Ceph's RADOS Gateway too; these tests look into the bucket (the objects and
 multipart uploads under the prefix) where S3 differs from the local disk:
 whole parts go to a multipart upload, the rest to a tail object, the last
 byte completes the object, and termination, expiry and cleaning must leave
-neither. Parts are 5 MiB (``s3_settings``, conftest.py), S3's smallest.
+neither. Parts are 5 MiB (conftest's ``app_settings``), S3's smallest.
 """
 
 import hashlib
