@@ -42,6 +42,7 @@ PACKAGE_FILES = [
     "refusals.py",
     "resumable.py",
     "routes.py",
+    "rules.py",
     "sanitizer.py",
     "security.py",
     "server.py",

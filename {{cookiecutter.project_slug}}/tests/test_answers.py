@@ -17,7 +17,7 @@ import pytest
 import requests
 import webtest
 
-from {{ cookiecutter.project_slug }} import PROJECT_NAME, main
+from {{ cookiecutter.project_slug }} import PROJECT_NAME, main, rules
 from {{ cookiecutter.project_slug }}.settings import load
 from {{ cookiecutter.project_slug }}.sizes import format_size, parse_size
 
@@ -46,7 +46,7 @@ STORAGE_PATH = {{ cookiecutter.storage_path | py_str }}
 TEMP_PATH = {{ cookiecutter.temp_path | py_str }}
 
 MAX_SIZE = parse_size(MAX_UPLOAD_SIZE)
-EXTENSIONS = [extension.lstrip(".").lower() for extension in ALLOWED_EXTENSIONS.replace(",", " ").split()]
+EXTENSIONS = sorted(rules.extensions(ALLOWED_EXTENSIONS))
 JSON = {"Accept": "application/json"}
 
 

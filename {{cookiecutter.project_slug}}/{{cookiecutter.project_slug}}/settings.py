@@ -2,7 +2,9 @@
 
 A mistake in an ini file should stop the server with a message that names
 the setting, not surface as a 500 on the first upload. :func:`load` turns
-the raw strings Pyramid hands us into one typed, frozen object.
+the raw strings Pyramid hands us into one typed, frozen object. The rules
+the template's pre-generation hook checks too (sizes, paths, extensions)
+are in :mod:`.rules`, run by both.
 """
 
 import re
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .sizes import parse_size
+from . import rules
 
 DEFAULT_MAX_FILES = 20
 DEFAULT_CLEAN_AFTER = "24h"
@@ -63,12 +65,10 @@ def load(settings: Mapping[str, str], here: Path) -> UploadSettings:
         raise SettingsError("uploads.storage: must name a storage backend, e.g. local")
     storage_path = _path(get("storage_path", "var/uploads"), here, "storage_path")
     temp_path = _path(get("temp_path", "var/tmp"), here, "temp_path")
-    if storage_path == temp_path:
-        raise SettingsError("uploads.temp_path: must not be the same directory as uploads.storage_path")
+    _check(rules.distinct_paths, "temp_path", temp_path, storage_path, "uploads.storage_path")
     max_size = _size(get("max_size", "4GB"), "max_size")
     chunk_size = _size(get("chunk_size", "64KB"), "chunk_size")
-    if chunk_size > max_size:
-        raise SettingsError("uploads.chunk_size: must not be larger than uploads.max_size")
+    _check(rules.chunk_size_within, "chunk_size", chunk_size, max_size, "uploads.max_size")
     return UploadSettings(
         storage=storage,
         storage_path=storage_path,
@@ -89,20 +89,23 @@ def load(settings: Mapping[str, str], here: Path) -> UploadSettings:
     )
 
 
+def _check(rule, name: str, *args):
+    """``rule(*args)``, its ``ValueError`` as a :class:`SettingsError` naming ``uploads.<name>``."""
+    try:
+        return rule(*args)
+    except ValueError as error:
+        raise SettingsError(f"uploads.{name}: {error}") from None
+
+
 def _path(value: str, here: Path, name: str) -> Path:
-    if not value:
-        raise SettingsError(f"uploads.{name}: must not be empty")
-    path = (here / Path(value).expanduser()).resolve()
+    path = (here / Path(_check(rules.path, name, value)).expanduser()).resolve()
     if path.exists() and not path.is_dir():
         raise SettingsError(f"uploads.{name}: {str(path)!r} exists and is not a directory")
     return path
 
 
 def _size(value: str, name: str) -> int:
-    try:
-        return parse_size(value)
-    except ValueError as error:
-        raise SettingsError(f"uploads.{name}: {error}") from None
+    return _check(rules.size, name, value)
 
 
 def _positive_int(value: str, name: str) -> int:
@@ -112,11 +115,7 @@ def _positive_int(value: str, name: str) -> int:
 
 
 def _extensions(value: str) -> frozenset[str]:
-    extensions = frozenset(word.lstrip(".").lower() for word in value.replace(",", " ").split())
-    for extension in extensions:
-        if not re.fullmatch(r"[^\W_]+", extension):
-            raise SettingsError(f"uploads.allowed_extensions: {extension!r} is not an extension (e.g. mp3 ogg flac)")
-    return extensions
+    return _check(rules.extensions, "allowed_extensions", value)
 
 
 def _types(value: str) -> tuple[str, ...]:
