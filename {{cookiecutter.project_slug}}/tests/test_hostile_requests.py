@@ -10,7 +10,6 @@ them is ever answered with a 500.
 
 import hashlib
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,25 +20,11 @@ import webtest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from {{ cookiecutter.project_slug }} import main
 from {{ cookiecutter.project_slug }}.multipart import MAX_HEADER_LINE_BYTES, MAX_HEADER_LINES
 from {{ cookiecutter.project_slug }}.receiving import MAX_FIELD_BYTES, MAX_FIELDS
 
 from .bodies import BOUNDARY, body, content_type, everything_under, field_part, file_part, part, raw_request
-from .helpers import (
-{%- if cookiecutter.access == "accounts" %}
-    ACCOUNT,
-{%- endif %}
-    CSRF_INPUT,
-    PROJECT,
-    TESTING_INI,
-    LiveServer,
-{%- if cookiecutter.access == "accounts" %}
-    SignedIn,
-{%- endif %}
-    server_options,
-    start_waitress,
-)
+from .helpers import CSRF_INPUT, LiveServer, built_app, server_options, serving
 
 pytestmark = pytest.mark.server
 
@@ -95,14 +80,11 @@ def test_declared_length_over_the_limit_is_refused_by_waitress_before_the_body_i
 ) -> None:
     """With ``max_request_body_size`` equal to ``uploads.max_size`` (as the ini files keep them),
     a too-large upload is answered from its headers alone: the client never has to send it."""
-    app = main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **{**app_settings, "uploads.max_size": "256KB"})
-    server = start_waitress(app, {**server_options(), "max_request_body_size": 256 * 1024})
-    try:
+    limited = {**app_settings, "uploads.max_size": "256KB"}
+    with serving(limited, {**server_options(), "max_request_body_size": str(256 * 1024)}) as server:
         headers = f"Content-Type: {content_type()}\r\nContent-Length: {256 * 1024 + 1}\r\n"
         request = raw_post(headers)  # the headers, and not one byte of the body
         response = raw_request(server.url, request, shutdown=False, timeout=60)
-    finally:
-        server.stop()
     assert response.status == 413
     assert everything_under(storage_path, temp_path) == []
 
@@ -391,15 +373,10 @@ VALID_BODY = body(
 
 
 @pytest.fixture
-def unsynced_testapp(app_settings: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> webtest.TestApp:
+def unsynced_testapp(app_settings: dict[str, str]) -> Iterator[webtest.TestApp]:
     """The app without fsync: the fuzz below is about parsing, and syncing hundreds of files only slows it."""
-    monkeypatch.setattr(tempfile, "tempdir", tempfile.tempdir)  # main() changes it; put it back afterwards
-    settings = {**app_settings, "uploads.fsync": "false"}
-    app = main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **settings)
-{%- if cookiecutter.access == "accounts" %}
-    app = SignedIn(app, *ACCOUNT)
-{%- endif %}
-    return webtest.TestApp(app)
+    with built_app({**app_settings, "uploads.fsync": "false"}) as app:
+        yield webtest.TestApp(app)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

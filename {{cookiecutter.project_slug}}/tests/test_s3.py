@@ -10,9 +10,9 @@ cleaning, and two ``pserve`` instances sharing PostgreSQL and one bucket.
 import contextlib
 import hashlib
 import os
+import signal
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,7 +26,7 @@ from {{ cookiecutter.project_slug }}.sniffing import served_type
 
 from .bodies import body, content_type, file_part, raw_request
 from .ceph import CephCluster, bucket_contents
-from .helpers import JSON, PROJECT, TESTING_INI, LiveServer, PserveServer, list_all, upload
+from .helpers import JSON, PROJECT, TESTING_INI, LiveServer, PserveServer, list_all, poll_while_running, upload
 
 pytestmark = [pytest.mark.s3, pytest.mark.server]
 
@@ -272,26 +272,21 @@ def test_server_killed_mid_upload_leaves_no_object_no_multipart_upload_and_no_re
 
     uploader = threading.Thread(target=send)
     uploader.start()
-    assert wait_for(lambda: bucket()[1] != []), "the big upload never started"
+    server_running = lambda: first.process.poll() is None  # noqa: E731
+    multipart_open = lambda: bucket()[1] != []  # noqa: E731
+    assert poll_while_running(multipart_open, server_running, uploader.is_alive), "the big upload never started"
+    # Freeze the server, check that the upload is still open, then kill it:
+    # nothing can finish in between, whatever the machine's speed.
+    first.process.send_signal(signal.SIGSTOP)
+    assert multipart_open(), "the upload finished before the server could be stopped"
     first.process.kill()  # SIGKILL: no handler runs, the multipart upload stays open
-    first.process.wait(timeout=30)
-    uploader.join(timeout=60)
-    assert bucket()[1] != [], "the kill should have interrupted the upload"
+    first.process.wait()
+    uploader.join()  # its connection was reset by the kill
 
     second = pserve(**settings)  # the same temp_path: it finds its note of the upload it started
     assert bucket() == ([kept["id"]], [])
     assert [file["id"] for file in list_all(LiveServer(second.url, Path(), temp_path))] == [kept["id"]]
     assert list(temp_path.glob("s3-upload-*")) == []
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 60) -> bool:
-    """Poll ``condition`` (the state of another process, which sends no event) until it holds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 # -- many instances, one service ------------------------------------------------------------
