@@ -667,7 +667,7 @@ def test_without_javascript_selected_files_are_deleted_together(open_page, live_
     page.locator("#bulk-form summary").click()
     page.get_by_role("button", name="Confirm: delete the selected files").click()
 
-    expect(page.get_by_role("status")).to_have_text("Deleted 2 files.")
+    expect(page.locator(".notice-ok")).to_have_text("Deleted 2 files.")
     expect(page.locator("#file-list .file-name")).to_have_text(["b.txt"])
     assert [path.read_bytes() for path in data_files(live_server)] == [b"b.txt"]
 

@@ -34,15 +34,15 @@ def kept_bytes(server: LiveServer) -> list[bytes]:
     return sorted(path.read_bytes() for path in stored_files(server.storage_path) if path.suffix != ".json")
 
 
-def form_client(server: LiveServer) -> tuple[requests.Session, str]:
-    """A session as a browser without script has it: the CSRF cookie, and the token to put in the form."""
-    session = server.client()
-    return session, session.headers.pop("X-CSRF-Token")
+def as_a_form(session: requests.Session) -> str:
+    """Make ``session`` send no CSRF header, as a browser without script; the token, for the form."""
+    return session.headers.pop("X-CSRF-Token")
 
 
 def test_the_form_deletes_every_selected_file_and_goes_back_to_the_page(live_server: LiveServer) -> None:
-    session, token = form_client(live_server)
+    session = live_server.client()
     a, b, c = upload(live_server, session, ("a.txt", b"alpha"), ("b.txt", b"bravo"), ("c.txt", b"charlie"))
+    token = as_a_form(session)
     response = session.post(
         live_server.url + "/files/delete",
         data=[("csrf_token", token), ("id", a["id"]), ("id", c["id"])],
@@ -65,8 +65,9 @@ def test_a_script_deletes_with_json_and_gets_the_deleted_ids(live_server: LiveSe
 
 
 def test_without_the_csrf_token_nothing_is_deleted(live_server: LiveServer) -> None:
-    session, _token = form_client(live_server)
+    session = live_server.client()
     [kept] = upload(live_server, session, ("kept.txt", b"kept"))
+    as_a_form(session)
     response = session.post(live_server.url + "/files/delete", data={"id": kept["id"]}, headers=JSON, timeout=30)
     assert response.status_code == 400
     assert "CSRF" in response.json()["error"]
@@ -86,7 +87,8 @@ def test_an_unknown_id_among_the_selected_deletes_nothing(live_server: LiveServe
 
 
 def test_an_empty_selection_is_refused_with_a_reason(live_server: LiveServer) -> None:
-    session, token = form_client(live_server)
+    session = live_server.client()
+    token = as_a_form(session)
     response = session.post(live_server.url + "/files/delete", data={"csrf_token": token}, headers=JSON, timeout=30)
     assert response.status_code == 400
     assert response.json() == {"error": "No file was selected: select the files to delete first."}

@@ -130,27 +130,25 @@ def delete_many(request: Request) -> Response:
         raise BadRequest("No file was selected: select the files to delete first")
     if len(ids) > MAX_BULK_FILES:
         raise BadRequest(f"At most {MAX_BULK_FILES} files can be deleted at once")
-    for file_id in ids:
-        # An exception here aborts the request's transaction: every record
-        # removed before it comes back, and no bytes are deleted.
-        _delete(request, file_id)
+    _delete(request, *ids)
     if wants_json(request):
         return Response(json_body={"deleted": ids})
     return HTTPSeeOther(request.route_path("home", _query={"deleted": len(ids)}))
 
 
-def _delete(request: Request, file_id: str | None = None) -> None:
-    """Remove the file ``file_id`` (the URL's by default); 404 if there is none{% if cookiecutter.access == "accounts" %} the requester may delete{% endif %}."""
-    file_id = request.matchdict["id"] if file_id is None else file_id
+def _delete(request: Request, *file_ids: str) -> None:
+    """Remove the files ``file_ids`` (the URL's by default), all or none; 404 if one has none{% if cookiecutter.access == "accounts" %} the requester may delete{% endif %}."""
+    file_ids = file_ids or (request.matchdict["id"],)
     try:
 {%- if cookiecutter.access == "accounts" %}
         # Someone else's file is "not found": the delete matches the id and the owner.
-        catalogue.remove(request.dbsession, request.storage, file_id, owner=owner_filter(request))
+        catalogue.remove(request.dbsession, request.storage, *file_ids, owner=owner_filter(request))
 {%- else %}
-        catalogue.remove(request.dbsession, request.storage, file_id)
+        catalogue.remove(request.dbsession, request.storage, *file_ids)
 {%- endif %}
-    except NotFound:
-        raise HTTPNotFound(f"No stored file has the id {file_id[:40]!r}") from None
+    except NotFound as missing:
+        # Raised, the 404 aborts the transaction: the records removed before it come back.
+        raise HTTPNotFound(f"No stored file has the id {missing.args[0][:40]!r}") from None
 
 
 def _bulk_ids(request: Request) -> tuple[list[str], str | None]:
