@@ -617,7 +617,9 @@ def test_the_stored_files_are_a_table_with_local_times_and_the_utc_time_in_a_too
     expect(time).not_to_have_text(utc)  # rewritten to local time
     local = time.evaluate("element => new Date(element.dateTime).getHours()")
     assert local == (int(utc[11:13]) + 9) % 24  # Tokyo is UTC+9 all year
-    shown = time.evaluate("e => new Date(e.dateTime).toLocaleString(undefined, {dateStyle: 'medium', timeStyle: 'short'})")
+    shown = time.evaluate(
+        "e => new Date(e.dateTime).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })"
+    )
     expect(time).to_have_text(shown)
 
 
@@ -709,6 +711,7 @@ def test_a_dropped_folder_uploads_every_file_in_it_and_its_subfolders(page, live
         expect(upload_row(page, name)).to_have_attribute("data-state", "done")
         expect(file_row(page, name)).to_have_count(1)
     expect(page.locator("#upload-queue li.upload")).to_have_count(3)  # not the folder itself
+    expect(page.get_by_role("table", name="Stored files, newest first")).to_be_visible()  # it was empty, hidden
     assert sorted(path.read_bytes() for path in data_files(live_server)) == [b"first", b"second", b"third"]
 
 

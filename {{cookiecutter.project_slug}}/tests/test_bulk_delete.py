@@ -58,7 +58,9 @@ def test_the_form_deletes_every_selected_file_and_goes_back_to_the_page(live_ser
 def test_a_script_deletes_with_json_and_gets_the_deleted_ids(live_server: LiveServer) -> None:
     session = live_server.client()
     a, b = upload(live_server, session, ("a.txt", b"alpha"), ("b.txt", b"bravo"))
-    response = session.post(live_server.url + "/files/delete", json={"ids": [a["id"], b["id"]]}, headers=JSON, timeout=30)
+    response = session.post(
+        live_server.url + "/files/delete", json={"ids": [a["id"], b["id"]]}, headers=JSON, timeout=30
+    )
     assert response.status_code == 200, response.text
     assert response.json() == {"deleted": [a["id"], b["id"]]}
     assert kept_bytes(live_server) == []

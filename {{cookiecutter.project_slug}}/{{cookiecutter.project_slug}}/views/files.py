@@ -137,7 +137,10 @@ def delete_many(request: Request) -> Response:
 
 
 def _delete(request: Request, *file_ids: str) -> None:
-    """Remove the files ``file_ids`` (the URL's by default), all or none; 404 if one has none{% if cookiecutter.access == "accounts" %} the requester may delete{% endif %}."""
+    """Remove the files ``file_ids`` (the URL's by default), all or none.
+
+    404 if one names no file{% if cookiecutter.access == "accounts" %} the requester may delete{% endif %}.
+    """
     file_ids = file_ids or (request.matchdict["id"],)
     try:
 {%- if cookiecutter.access == "accounts" %}
