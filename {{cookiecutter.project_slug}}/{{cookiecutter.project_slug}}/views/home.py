@@ -190,10 +190,11 @@ def _file_row(request: Request, info: StoredFile) -> dict[str, object]:
 
 def _deleted_message(request: Request) -> str | None:
     """``?deleted=N``, where "Delete selected" sends the page without script."""
-    count = request.GET.get("deleted", "")
-    if not (count.isascii() and count.isdigit() and 0 < int(count) <= 10_000):
+    value = request.GET.get("deleted", "")
+    count = int(value) if value.isascii() and value.isdigit() and len(value) < 6 else 0
+    if not 0 < count <= catalogue.MAX_LIMIT:  # no more can be deleted at once
         return None
-    return f"Deleted {count} file{'' if count == '1' else 's'}."
+    return f"Deleted {count} file{'' if count == 1 else 's'}."
 
 
 def _stored_message(request: Request) -> str | None:
