@@ -18,6 +18,8 @@ from .helpers import (
     LiveServer,
 {%- if cookiecutter.access == "accounts" %}
     add_account,
+    add_token,
+    bearer,
 {%- endif %}
     list_all,
     stored_files,
@@ -120,6 +122,22 @@ def test_someone_elses_file_among_the_selected_is_not_found_and_nothing_is_delet
     assert response.status_code == 404
     assert sorted(file["filename"] for file in list_all(accounts_server)) == ["mine.txt", "theirs.txt"]
     assert kept_bytes(accounts_server) == [b"mine", b"theirs"]
+
+
+@pytest.mark.parametrize(("scopes", "status"), [("delete", 200), ("read upload", 403)], ids=["delete", "no-delete"])
+def test_a_token_needs_the_delete_scope_and_no_csrf_token(
+    accounts_server: LiveServer, database_url: str, scopes: str, status: int
+) -> None:
+    [stored] = upload(accounts_server, accounts_server.client(ACCOUNT), ("scoped.txt", b"scoped"))
+    token = add_token(database_url, ACCOUNT[0], scopes)
+    response = requests.post(
+        accounts_server.url + "/files/delete",
+        json={"ids": [stored["id"]]},
+        headers={**JSON, **bearer(token)},
+        timeout=30,
+    )
+    assert response.status_code == status, response.text
+    assert kept_bytes(accounts_server) == ([] if status == 200 else [b"scoped"])
 
 
 def test_signed_out_nothing_is_deleted(accounts_server: LiveServer) -> None:
