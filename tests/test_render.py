@@ -86,6 +86,7 @@ TEST_FILES = [
     "postgresql.py",
     "test_answers.py",
     "test_browser.py",
+    "test_bulk_delete.py",
     "test_buffer.py",
     "test_catalogue.py",
     "test_cleaning.py",

@@ -206,7 +206,7 @@ def test_upload_form_has_the_csrf_token_before_a_multiple_file_input(testapp: we
 
 
 def test_home_lists_no_files_when_none_are_stored(testapp: webtest.TestApp) -> None:
-    assert parse_html(testapp.get("/").text).find_all("li", class_="file") == []
+    assert parse_html(testapp.get("/").text).find_all("tr", class_="file") == []
 
 
 @pytest.mark.answers
@@ -215,15 +215,24 @@ def test_home_lists_stored_files_newest_first_with_name_size_time_link_and_delet
 ) -> None:
     first = upload_one(testapp, csrf_token, b"a" * 2048, "first.txt")
     second = upload_one(testapp, csrf_token, b"b" * 10, "second.txt")
-    items = parse_html(testapp.get("/").text).find_all("li", class_="file")
+    page = parse_html(testapp.get("/").text)
+    items = page.find("table", id="file-table").find_all("tr", class_="file")
     assert [item.attrs["data-id"] for item in items] == [second["id"], first["id"]]
     newest, oldest = items
-    link = newest.find("a", href=f"/files/{second['id']}")
+    link = newest.find("th", scope="row").find("a", href=f"/files/{second['id']}")
     assert link.all_text() == "second.txt"
-    assert "10 bytes" in newest.all_text()
-    assert "2 KiB" in oldest.all_text()
-    created = datetime.fromisoformat(newest.find("time").attrs["datetime"])
-    assert created == datetime.fromisoformat(second["created"])
+    assert newest.find("td", class_="file-size").all_text() == "10 bytes"
+    assert oldest.find("td", class_="file-size").all_text() == "2 KiB"
+    time = newest.find("time")
+    assert datetime.fromisoformat(time.attrs["datetime"]) == datetime.fromisoformat(second["created"])
+    assert time.attrs["title"].endswith(" UTC")
+    # "Delete selected": each row's checkbox belongs to the one bulk form.
+    checkbox = newest.find("input", type="checkbox")
+    assert (checkbox.attrs["name"], checkbox.attrs["value"]) == ("id", second["id"])
+    assert checkbox.attrs["form"] == "bulk-form"
+    bulk_form = page.find("form", id="bulk-form")
+    assert (bulk_form.attrs["method"].lower(), bulk_form.attrs["action"]) == ("post", "/files/delete")
+    assert bulk_form.find("input", name="csrf_token").attrs["value"] == csrf_token
     delete_form = newest.find("form", action=f"/files/{second['id']}/delete")
     assert delete_form.attrs["method"].lower() == "post"
     assert delete_form.find("input", name="csrf_token").attrs["value"] == csrf_token
