@@ -18,7 +18,7 @@ import requests
 
 from {{ cookiecutter.project_slug }} import accounts
 from {{ cookiecutter.project_slug }}.accounts import TOKEN_PREFIX
-from {{ cookiecutter.project_slug }}.models import ApiToken, ShareLink
+from {{ cookiecutter.project_slug }}.models import ApiToken, ShareLink, User
 from {{ cookiecutter.project_slug }}.throttle import FREE_FAILURES
 
 from .helpers import (
@@ -439,3 +439,76 @@ def test_users_command_refuses_a_taken_name(server: LiveServer, database_url: st
     refused = users_command(ini, "add", USER[0], "--generate")
     assert refused.returncode == 1
     assert "already an account" in refused.stderr
+
+
+# -- a new password or a disabled account ends sessions -----------------------------------------
+# The users command's reset and disable, then the same changes made directly (as a page would).
+
+
+def signed_in(server: LiveServer, session: requests.Session) -> bool:
+    """Whether ``session``'s cookie still signs it in (the JSON listing answers 200, not 401)."""
+    status = session.get(server.url + "/files", headers=JSON, timeout=10).status_code
+    assert status in (200, 401), status
+    return status == 200
+
+
+def change_account(database_url: str, name: str, change: Callable[[User], None]) -> None:
+    with catalogue_session(database_url) as dbsession, dbsession.begin():
+        change(accounts.find_user(dbsession, name))
+
+
+def test_users_command_reset_signs_the_accounts_sessions_out(
+    server: LiveServer, database_url: str, tmp_path: Path
+) -> None:
+    before = server.client(USER)
+    reset = users_command(write_ini(tmp_path / "users.ini", database_url), "reset", USER[0], "--generate")
+    assert reset.returncode == 0, reset.stderr
+    assert not signed_in(server, before)
+    password = reset.stdout.split("Password (shown once): ")[1].strip()
+    assert signed_in(server, server.client((USER[0], password)))
+
+
+def test_users_command_disable_signs_out_and_stops_the_accounts_tokens(
+    server: LiveServer, database_url: str, tmp_path: Path, token: Callable[..., str]
+) -> None:
+    before, secret = server.client(USER), token("read")
+    assert users_command(write_ini(tmp_path / "users.ini", database_url), "disable", USER[0]).returncode == 0
+    assert not signed_in(server, before)
+    assert requests.get(server.url + "/files", headers={**JSON, **bearer(secret)}, timeout=10).status_code == 401
+
+
+def test_a_new_password_leaves_other_accounts_signed_in(server: LiveServer, database_url: str) -> None:
+    mine, others = server.client(USER), server.client(OTHER)
+    change_account(database_url, USER[0], lambda user: accounts.set_password(user, "a-new-password"))
+    assert not signed_in(server, mine)
+    assert signed_in(server, others)
+
+
+def test_a_new_password_keeps_the_accounts_api_tokens(
+    server: LiveServer, database_url: str, token: Callable[..., str]
+) -> None:
+    secret = token("read")
+    change_account(database_url, USER[0], lambda user: accounts.set_password(user, "a-new-password"))
+    assert requests.get(server.url + "/files", headers={**JSON, **bearer(secret)}, timeout=10).status_code == 200
+
+
+def test_disabling_leaves_other_accounts_signed_in(server: LiveServer, database_url: str) -> None:
+    others = server.client(OTHER)
+    change_account(database_url, USER[0], lambda user: accounts.set_disabled(user, True))
+    assert signed_in(server, others)
+
+
+def test_enabling_again_does_not_bring_back_the_ended_sessions(server: LiveServer, database_url: str) -> None:
+    before = server.client(USER)
+    change_account(database_url, USER[0], lambda user: accounts.set_disabled(user, True))
+    change_account(database_url, USER[0], lambda user: accounts.set_disabled(user, False))
+    assert not signed_in(server, before)
+    assert signed_in(server, server.client(USER))
+
+
+def test_an_ended_session_sends_the_browser_to_sign_in(server: LiveServer, database_url: str) -> None:
+    before = server.client(USER)
+    change_account(database_url, USER[0], lambda user: accounts.set_password(user, "a-new-password"))
+    page = before.get(server.url + "/", headers={"Accept": "text/html"}, allow_redirects=False, timeout=10)
+    assert page.status_code == 303
+    assert "/signin?next=" in page.headers["Location"]
