@@ -6,7 +6,6 @@ clock replaced, never by sleeping.
 """
 
 import json
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from {{ cookiecutter.project_slug }}.accounts import TOKEN_PREFIX
 from {{ cookiecutter.project_slug }}.models import ApiToken, ShareLink, User
 from {{ cookiecutter.project_slug }}.throttle import FREE_FAILURES
 
+from .bodies import raw_request
 from .helpers import (
     CSRF_INPUT,
     JSON,
@@ -160,6 +160,54 @@ def test_tampered_session_cookie_is_treated_as_no_session(server: LiveServer) ->
     assert session.get(server.url + "/files", headers=JSON, timeout=10).status_code == 401
 
 
+def test_session_cookie_that_is_not_base64_is_treated_as_no_session(server: LiveServer) -> None:
+    session = requests.Session()
+    session.cookies.set("session", "%%%not-base64!!!")
+    assert session.get(server.url + "/files", headers=JSON, timeout=10).status_code == 401
+
+
+def test_non_utf8_session_cookie_is_treated_as_no_session(server: LiveServer) -> None:
+    answer = raw_request(
+        server.url,
+        b"GET /files HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n"
+        b"Cookie: session=\xff\xfe\xc3\x28\r\nConnection: close\r\n\r\n",
+    )
+    assert answer.status == 401
+    assert "error" in json.loads(answer.body)
+
+
+def test_non_utf8_sign_in_form_is_400_with_the_reason(server: LiveServer) -> None:
+    session = requests.Session()
+    token = CSRF_INPUT.search(session.get(server.url + "/signin", timeout=10).text).group(1)
+    body = f"csrf_token={token}&name=alice&password=".encode() + b"\xff\xfe"
+    response = session.post(
+        server.url + "/signin", data=body, timeout=10,
+        headers={**JSON, "Content-Type": "application/x-www-form-urlencoded"},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert "UTF-8" in response.json()["error"]
+
+
+@pytest.mark.parametrize(("name", "password"), [("n" * 65, "x" * 8), (USER[0], "p" * 1025)])
+def test_over_long_name_or_password_is_400_json_for_a_json_client(
+    server: LiveServer, name: str, password: str
+) -> None:
+    session = requests.Session()
+    token = CSRF_INPUT.search(session.get(server.url + "/signin", timeout=10).text).group(1)
+    fields = {"csrf_token": token, "name": name, "password": password}
+    response = session.post(server.url + "/signin", data=fields, headers=JSON, timeout=10)
+    assert response.status_code == 400
+    assert response.json() == {"error": "The name or the password is too long."}
+
+
+def test_over_long_token_label_on_the_account_page_is_400_with_the_reason(server: LiveServer) -> None:
+    session = server.client(USER)
+    fields = {"csrf_token": session.headers["X-CSRF-Token"], "label": "L" * 101, "scope": ["read"]}
+    response = session.post(server.url + "/account/tokens", data=fields, headers=JSON, timeout=10)
+    assert response.status_code == 400
+    assert "label" in response.json()["error"]
+
+
 def test_sign_in_redirects_only_to_a_path_on_this_site(server: LiveServer) -> None:
     session = requests.Session()
     token = CSRF_INPUT.search(session.get(server.url + "/signin", timeout=10).text).group(1)
@@ -277,17 +325,19 @@ def test_token_with_a_wrong_prefix_is_401(server: LiveServer, token: Callable[..
 
 
 def test_non_utf8_authorization_header_is_401_not_500(server: LiveServer) -> None:
-    host, port = server.url.removeprefix("http://").split(":")
-    request = (
+    answer = raw_request(
+        server.url,
         b"GET /files HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n"
-        b"Authorization: Bearer upl_\xff\xfe\xc3\x28\r\nConnection: close\r\n\r\n"
+        b"Authorization: Bearer upl_\xff\xfe\xc3\x28\r\nConnection: close\r\n\r\n",
     )
-    with socket.create_connection((host, int(port)), timeout=10) as connection:
-        connection.sendall(request)
-        answer = b""
-        while chunk := connection.recv(65536):
-            answer += chunk
-    assert answer.startswith(b"HTTP/1.1 401 ")
+    assert answer.status == 401
+    assert "error" in json.loads(answer.body)
+
+
+def test_over_long_bearer_token_is_401(server: LiveServer) -> None:
+    response = requests.get(server.url + "/files", headers={**JSON, **bearer(TOKEN_PREFIX + "A" * 20_000)}, timeout=10)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
 
 
 def test_basic_authorization_is_401_invalid_request(server: LiveServer) -> None:
@@ -432,6 +482,12 @@ def test_users_command_revoke_stops_the_token(server: LiveServer, database_url: 
     token_id, secret = made.stdout.split()[1], made.stdout.split()[-1]
     assert users_command(ini, "revoke", token_id).returncode == 0
     assert requests.get(server.url + "/files", headers={**JSON, **bearer(secret)}, timeout=10).status_code == 401
+
+
+def test_users_command_refuses_an_over_long_name_in_one_line(database_url: str, tmp_path: Path) -> None:
+    refused = users_command(write_ini(tmp_path / "users.ini", database_url), "add", "n" * 65, "--generate")
+    assert refused.returncode == 1
+    assert "A user name is 1 to 64" in refused.stderr and "Traceback" not in refused.stderr
 
 
 def test_users_command_refuses_a_taken_name(server: LiveServer, database_url: str, tmp_path: Path) -> None:
