@@ -189,9 +189,7 @@ def test_non_utf8_sign_in_form_is_400_with_the_reason(server: LiveServer) -> Non
 
 
 @pytest.mark.parametrize(("name", "password"), [("n" * 65, "x" * 8), (USER[0], "p" * 1025)])
-def test_over_long_name_or_password_is_400_json_for_a_json_client(
-    server: LiveServer, name: str, password: str
-) -> None:
+def test_over_long_name_or_password_is_400_json_for_a_json_client(server: LiveServer, name: str, password: str) -> None:
     session = requests.Session()
     token = CSRF_INPUT.search(session.get(server.url + "/signin", timeout=10).text).group(1)
     fields = {"csrf_token": token, "name": name, "password": password}
