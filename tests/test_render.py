@@ -107,6 +107,7 @@ TEST_FILES = [
     "test_memory.py",
     "test_multipart.py",
     "test_negotiation.py",
+    "test_pages.py",
     "test_parts.py",
     "test_s3.py",
     "test_sanitizer.py",

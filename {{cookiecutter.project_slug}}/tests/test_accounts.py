@@ -132,6 +132,7 @@ def test_sign_in_form_without_the_csrf_token_is_refused(server: LiveServer) -> N
     assert response.status_code == 400
 
 
+@pytest.mark.pages
 def test_wrong_password_and_unknown_name_get_the_same_answer(server: LiveServer) -> None:
     wrong_password = sign_in(requests.Session(), server.url, USER[0], "not-the-password")
     unknown_name = sign_in(requests.Session(), server.url, "nobody-by-this-name", "not-the-password")
@@ -216,6 +217,7 @@ def test_sign_in_redirects_only_to_a_path_on_this_site(server: LiveServer) -> No
 
 
 @pytest.mark.parametrize(("name", "password"), [("n" * 10_000, "x"), (USER[0], "p" * 100_000)])
+@pytest.mark.pages
 def test_over_long_name_or_password_is_a_clear_4xx(server: LiveServer, name: str, password: str) -> None:
     response = sign_in(requests.Session(), server.url, name, password)
     assert 400 <= response.status_code < 500
@@ -344,6 +346,7 @@ def test_basic_authorization_is_401_invalid_request(server: LiveServer) -> None:
     assert 'error="invalid_request"' in response.headers["WWW-Authenticate"]
 
 
+@pytest.mark.pages
 def test_token_made_on_the_account_page_is_shown_once_and_works(server: LiveServer) -> None:
     session = server.client(USER)
     fields = {"csrf_token": session.headers["X-CSRF-Token"], "label": "laptop", "scope": ["read", "upload"]}
@@ -390,6 +393,7 @@ def test_admin_sees_downloads_and_deletes_every_file(server: LiveServer) -> None
     assert admin.delete(theirs["url"], headers=JSON, timeout=10).status_code == 204
 
 
+@pytest.mark.pages
 def test_the_page_shows_only_your_files(server: LiveServer) -> None:
     uploaded_by(server, OTHER)
     page = server.client(USER).get(server.url + "/", timeout=10).text
@@ -414,6 +418,7 @@ def test_share_link_downloads_without_signing_in_with_the_safe_headers(server: L
     assert "sandbox" in response.headers["Content-Security-Policy"]
 
 
+@pytest.mark.pages
 def test_revoked_share_link_is_404(server: LiveServer) -> None:
     session = server.client(USER)
     link = share(server, session, uploaded_by(server, USER)["id"]).json()

@@ -135,6 +135,7 @@ def test_allowed_types_text_star_refuses_an_image_naming_its_type(
 
 
 @pytest.mark.server
+@pytest.mark.pages
 def test_page_previews_a_png_but_not_an_svg_served_inert(make_live_server: Callable[..., LiveServer]) -> None:
     server = make_live_server(allowed_extensions="", allowed_types="")
     svg = b'<svg xmlns="http://www.w3.org/2000/svg"><circle r="1"/></svg>'
