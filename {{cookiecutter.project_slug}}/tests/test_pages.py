@@ -75,9 +75,7 @@ def test_the_account_page_marks_a_revoked_token_and_offers_no_button_for_it(live
 
 def test_the_account_page_shows_why_a_token_was_refused(live_server: LiveServer) -> None:
     session = live_server.client()
-    page = session.post(
-        live_server.url + "/account/tokens", data=account_form(session, label="no scopes"), timeout=10
-    )
+    page = session.post(live_server.url + "/account/tokens", data=account_form(session, label="no scopes"), timeout=10)
     assert page.status_code == 400
     assert re.search(r'role="alert">Scopes are one or more of read, upload, delete\.<', page.text)
 {%- endif %}
