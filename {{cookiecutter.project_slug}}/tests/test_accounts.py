@@ -217,7 +217,6 @@ def test_sign_in_redirects_only_to_a_path_on_this_site(server: LiveServer) -> No
 
 
 @pytest.mark.parametrize(("name", "password"), [("n" * 10_000, "x"), (USER[0], "p" * 100_000)])
-@pytest.mark.pages
 def test_over_long_name_or_password_is_a_clear_4xx(server: LiveServer, name: str, password: str) -> None:
     response = sign_in(requests.Session(), server.url, name, password)
     assert 400 <= response.status_code < 500

@@ -319,7 +319,6 @@ def test_the_servers_refusal_shows_on_the_files_row(open_page, make_live_server,
     assert data_files(server) == []
 
 
-@pytest.mark.pages
 def test_without_javascript_the_form_stores_the_files_and_says_so(open_page, live_server, tmp_path):
     page = open_page(live_server, java_script_enabled=False)
     files = write_files(tmp_path, {"a.txt": b"alpha", "b.txt": b"bravo"})
