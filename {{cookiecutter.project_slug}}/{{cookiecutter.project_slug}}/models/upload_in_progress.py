@@ -27,7 +27,8 @@ class UploadInProgress(Base):
     through the sanitizer, ``content_type`` what the first bytes were
     sniffed as (``None`` until they arrived). ``owner`` is
     ``request.authenticated_userid`` at creation (a foreign key to
-    ``users.id``; ``None`` without accounts): only the owner may continue or end the upload.
+    ``users.id``; ``None`` without accounts): only the owner may continue
+    or end the upload.
     ``partial`` marks a partial upload of the concatenation extension,
     which never becomes a stored file by itself.
 
