@@ -70,13 +70,21 @@ PACKAGE_FILES = [
 ACCOUNTS_PACKAGE_FILES = [
     "accounts.py",
     "alembic/versions/0002_accounts.py",
+    "alembic/versions/0003_owner_foreign_keys.py",
+    "alembic/versions/0004_session_generation.py",
     "models/user.py",
     "policy.py",
     "throttle.py",
     "users.py",
     "views/accounts.py",
 ]
-ACCOUNTS_TEST_FILES = ["test_accounts.py", "test_accounts_browser.py", "test_throttle.py", "test_tus_accounts.py"]
+ACCOUNTS_TEST_FILES = [
+    "test_accounts.py",
+    "test_accounts_browser.py",
+    "test_accounts_migrations.py",
+    "test_throttle.py",
+    "test_tus_accounts.py",
+]
 TEST_FILES = [
     "__init__.py",
     "bodies.py",
@@ -101,6 +109,7 @@ TEST_FILES = [
     "test_memory.py",
     "test_multipart.py",
     "test_negotiation.py",
+    "test_pages.py",
     "test_parts.py",
     "test_s3.py",
     "test_sanitizer.py",

@@ -64,6 +64,7 @@ def upload(page: Page, path: Path, *, javascript: bool) -> None:
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["javascript", "no-javascript"])
+@pytest.mark.pages
 def test_sign_in_upload_see_only_your_files_sign_out(
     browser: Browser, server: LiveServer, tmp_path: Path, javascript: bool
 ) -> None:

@@ -205,6 +205,7 @@ def test_upload_form_has_the_csrf_token_before_a_multiple_file_input(testapp: we
     assert "multiple" in file_input.attrs
 
 
+@pytest.mark.pages
 def test_home_lists_no_files_when_none_are_stored(testapp: webtest.TestApp) -> None:
     assert parse_html(testapp.get("/").text).find_all("tr", class_="file") == []
 
@@ -252,6 +253,7 @@ def test_form_upload_stores_the_file_and_redirects_to_home(
     assert (storage_path / info["id"]).read_bytes() == b"hello"
 
 
+@pytest.mark.pages
 def test_page_after_a_form_upload_names_the_stored_files(testapp: webtest.TestApp, csrf_token: str) -> None:
     response = post_files(
         testapp, csrf_token, ("file", "one.txt", b"1"), ("file", "two.txt", b"2"), headers=HTML, status=303
