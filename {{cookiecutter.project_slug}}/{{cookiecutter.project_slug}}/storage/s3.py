@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..errors import StorageFailed, StoreUnavailable
-from ..settings import SettingsError, UploadSettings, _bool, _duration, _size
+from ..settings import SettingsError, UploadSettings, bool_setting, duration_setting, size_setting
 from . import KEY_PATTERN, NotFound, StoredKey
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class S3Storage:
         bucket = get("bucket")
         if not bucket:
             raise SettingsError("uploads.s3.bucket: must name the bucket that keeps the files")
-        part_size = _size(get("part_size", "8MiB"), "s3.part_size")
+        part_size = size_setting(get("part_size", "8MiB"), "s3.part_size")
         if part_size < MIN_PART_SIZE:
             raise SettingsError("uploads.s3.part_size: must be at least 5MiB, the S3 minimum for a part")
         if part_size * MAX_PARTS < upload_settings.max_size:
@@ -130,7 +130,7 @@ class S3Storage:
         style = get("addressing_style", "auto")
         if style not in ADDRESSING_STYLES:
             raise SettingsError(f"uploads.s3.addressing_style: {style!r} is not one of auto, path, virtual")
-        expiry = _duration(get("presigned_expiry", "5m"), "s3.presigned_expiry")
+        expiry = duration_setting(get("presigned_expiry", "5m"), "s3.presigned_expiry")
         if not 1 <= expiry <= 7 * 86400:
             raise SettingsError("uploads.s3.presigned_expiry: must be between 1 second and 7 days (S3's limit)")
         config = Config(
@@ -153,7 +153,7 @@ class S3Storage:
             prefix=get("prefix"),
             part_size=part_size,
             temp_path=upload_settings.temp_path,
-            redirect_downloads=_bool(get("redirect_downloads", "false"), "s3.redirect_downloads"),
+            redirect_downloads=bool_setting(get("redirect_downloads", "false"), "s3.redirect_downloads"),
             presigned_expiry=expiry,
         )
 
