@@ -390,7 +390,8 @@ class _ObjectStream(io.RawIOBase):
 def _store_errors(missing: Exception | None = None) -> Iterator[None]:
     """Turn botocore's errors into refusals: 503 when the store is down or refuses, with the cause.
 
-    ``missing``: what to raise instead for a missing object (``NoSuchKey``, or a 404 without a body).
+    ``missing``: what to raise instead for a missing object (``NoSuchKey``, or a 404 without a body);
+    a missing bucket (``NoSuchBucket``) is a 503 naming ``uploads.s3.bucket``.
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -399,7 +400,11 @@ def _store_errors(missing: Exception | None = None) -> Iterator[None]:
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        if missing is not None and code in ("NoSuchKey", "NoSuchBucket", "404", "NotFound"):
+        if code == "403":  # an answer to HEAD has no body to name the code: a 403 is a refusal
+            code = "AccessDenied"
+        # A missing bucket is not a missing object: the store is unusable
+        # until uploads.s3.bucket names a bucket again (503, not 404).
+        if missing is not None and code in ("NoSuchKey", "404", "NotFound"):
             raise missing from None
         if code in UNAVAILABLE_CODES or status >= 500 or status in (401, 403):
             cause = UNAVAILABLE_CODES.get(code, f"the store answered {status} {code}")
