@@ -212,7 +212,11 @@ class S3Storage:
         two parts are on their way at once: a new part is allocated only
         once fewer than two are in flight.
         """
-        in_flight: deque[Future] = deque()
+        # (future, buffer) of each part on its way, oldest first; a buffer
+        # whose part is in the store is filled again, so one upload allocates
+        # at most two part buffers, whatever its size.
+        in_flight: deque[tuple[Future, bytearray]] = deque()
+        free: list[bytearray] = []
         cancelled = threading.Event()
         submitted = 0
 
@@ -226,15 +230,17 @@ class S3Storage:
                 )  # fmt: skip
             staged.parts.append({"PartNumber": number, "ETag": answer["ETag"]})
 
-        def submit(body: bytearray) -> None:
+        def submit(buffer: bytearray) -> None:
             nonlocal submitted
             submitted += 1
-            in_flight.append(self._senders.submit(send, submitted, body))
+            in_flight.append((self._senders.submit(send, submitted, buffer), buffer))
 
         def new_part() -> bytearray:
             while len(in_flight) >= MAX_PARTS_IN_MEMORY:
-                in_flight.popleft().result()  # that part is in the store (or its error is raised here)
-            return bytearray(self.part_size)
+                future, buffer = in_flight.popleft()
+                future.result()  # that part is in the store (or its error is raised here)
+                free.append(buffer)
+            return free.pop() if free else bytearray(self.part_size)
 
         try:
             # Each part is filled in place (one copy of every byte) and handed
@@ -249,17 +255,15 @@ class S3Storage:
                     view = view[taken:]
                     if filled == self.part_size:
                         submit(part)
-                        del part  # the sender holds it now
                         part, filled = new_part(), 0
             if filled or not submitted:
                 del part[filled:]  # the last part may be short (or empty, for an empty file)
                 submit(part)
-            del part
             while in_flight:
-                in_flight.popleft().result()
+                in_flight.popleft()[0].result()
         except BaseException:
             cancelled.set()
-            wait(in_flight)  # let the parts being sent finish (or fail) before the upload is aborted
+            wait([future for future, _ in in_flight])  # let the parts being sent finish before the abort
             raise
 
     def commit(self, staged: S3Staged) -> None:
@@ -284,7 +288,11 @@ class S3Storage:
         staged.note.unlink(missing_ok=True)
 
     def open(self, key: str, start: int = 0, stop: int | None = None) -> BinaryIO:
-        """A stream of bytes ``start`` to ``stop`` of the object (one ranged ``GetObject``), not seekable."""
+        """A stream of bytes ``start`` to ``stop`` of the object (one ranged ``GetObject``), not seekable.
+
+        Unbuffered: each ``read(n)`` is one read of the store's answer, so
+        serving a block costs one copy (from the socket), not three.
+        """
         name = self._name(key)
         if stop is not None and stop <= start:
             return io.BytesIO(b"")
@@ -293,7 +301,7 @@ class S3Storage:
             arguments["Range"] = f"bytes={start}-{'' if stop is None else stop - 1}"
         with _store_errors(missing=NotFound(key)):
             body = self.client.get_object(**arguments)["Body"]
-        return io.BufferedReader(_ObjectStream(body), buffer_size=1024 * 1024)
+        return _ObjectStream(body)
 
     def presigned_url(self, key: str, content_type: str, content_disposition: str) -> str:
         """A GET URL valid for ``uploads.s3.presigned_expiry`` that makes the store send our headers."""
@@ -373,9 +381,13 @@ class _ObjectStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes (all that is left if negative) as botocore reads them: no copy more."""
         with _store_errors():
-            data = self.body.read(len(buffer))
+            return self.body.read(None if size < 0 else size)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
 
