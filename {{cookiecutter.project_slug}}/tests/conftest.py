@@ -187,7 +187,7 @@ def app_settings(
     yield {**settings, **s3_settings}
     client = request.getfixturevalue("ceph").client()
     kept = bucket_contents(client, s3_settings["uploads.s3.bucket"], s3_settings["uploads.s3.prefix"])
-    assert kept == (catalogue_keys(database_url), []), "the bucket holds more than the catalogue's files"
+    assert kept == (catalogue_keys(database_url), []), "the bucket must hold the catalogue's files, nothing else"
 
 
 @pytest.fixture
