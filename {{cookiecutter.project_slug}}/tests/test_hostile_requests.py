@@ -93,10 +93,11 @@ def test_body_over_max_size_is_413_naming_the_setting_and_keeps_nothing(
 
 
 def test_declared_length_over_the_limit_is_refused_by_waitress_before_the_body_is_sent(
-    app_settings: dict[str, str], storage_path: Path, temp_path: Path
+    app_settings: dict[str, str], storage_path: Path, temp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With ``max_request_body_size`` equal to ``uploads.max_size`` (as the ini files keep them),
     a too-large upload is answered from its headers alone: the client never has to send it."""
+    monkeypatch.setattr(tempfile, "tempdir", tempfile.tempdir)  # main() points it at temp_path; put it back
     app = main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **{**app_settings, "uploads.max_size": "256KB"})
     server = start_waitress(app, {**server_options(), "max_request_body_size": 256 * 1024})
     try:
