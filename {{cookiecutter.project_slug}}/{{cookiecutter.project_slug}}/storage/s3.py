@@ -209,8 +209,8 @@ class S3Storage:
         """Send each part as soon as it is full: at most two parts in memory, sending or filling.
 
         Filling (from the request body) is faster than sending, so usually
-        two parts are on their way at once: a new part is allocated only
-        once fewer than two are in flight.
+        two parts are on their way at once: a part is filled only once
+        fewer than two are in flight, in the buffer of one already sent.
         """
         # (future, buffer) of each part on its way, oldest first; a buffer
         # whose part is in the store is filled again, so one upload allocates
