@@ -36,7 +36,7 @@ import webtest
 from {{ cookiecutter.project_slug }} import main
 from {{ cookiecutter.project_slug }}.sizes import parse_size
 
-from .ceph import CephCluster
+from .ceph import CephCluster, bucket_contents
 from .ceph import installed as ceph_installed
 from .helpers import (
 {%- if cookiecutter.access == "accounts" %}
@@ -54,6 +54,7 @@ from .helpers import (
 {%- if cookiecutter.access == "accounts" %}
     add_account,
 {%- endif %}
+    catalogue_keys,
     migrate,
     serving,
     start_waitress,
@@ -157,13 +158,37 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture
-def app_settings(tmp_path: Path, database_url: str) -> dict[str, str]:
-    """testing.ini's ``[app:main]`` with ``BASELINE``, the test's database, and the paths under ``tmp_path``."""
+def backend(request: pytest.FixtureRequest) -> str:
+    """The storage backend of the test's app: ``"local"``, or ``"s3"`` where parametrized so.
+
+    ``@helpers.on_both_backends`` runs a test on each; its ``s3`` run is
+    marked ``s3`` (it needs the session's Ceph gateway).
+    """
+    return getattr(request, "param", "local")
+
+
+@pytest.fixture
+def app_settings(
+    request: pytest.FixtureRequest, tmp_path: Path, database_url: str, backend: str
+) -> Iterator[dict[str, str]]:
+    """testing.ini's ``[app:main]`` with ``BASELINE``, the test's database, and the paths under ``tmp_path``.
+
+    On the ``s3`` backend, with ``s3_settings`` too; once the test and its
+    servers are done, the bucket must hold exactly the files the catalogue
+    records and no multipart upload: whatever a test refused left nothing.
+    """
     settings = {**plaster.get_settings(str(TESTING_INI), "app:main"), **BASELINE}
     settings["sqlalchemy.url"] = database_url
     settings["uploads.storage_path"] = str(tmp_path / "uploads")
     settings["uploads.temp_path"] = str(tmp_path / "tmp")
-    return settings
+    if backend == "local":
+        yield settings
+        return
+    s3_settings = request.getfixturevalue("s3_settings")
+    yield {**settings, **s3_settings}
+    client = request.getfixturevalue("ceph").client()
+    kept = bucket_contents(client, s3_settings["uploads.s3.bucket"], s3_settings["uploads.s3.prefix"])
+    assert kept == (catalogue_keys(database_url), []), "the bucket must hold the catalogue's files, nothing else"
 
 
 @pytest.fixture

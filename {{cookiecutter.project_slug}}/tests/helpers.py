@@ -291,8 +291,22 @@ def migrate(url: str) -> None:
         engine.dispose()
 
 
+def catalogue_keys(database_url: str) -> list[str]:
+    """The storage keys of every file the catalogue at ``database_url`` records, sorted."""
+    engine = sqlalchemy.create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return sorted(connection.execute(sqlalchemy.text("SELECT storage_key FROM stored_file")).scalars())
+    finally:
+        engine.dispose()
+
+
 JSON = {"Accept": "application/json"}
 BOTH_DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+BOTH_BACKENDS = ["local", pytest.param("s3", marks=pytest.mark.s3)]
+# A test whose requests reach the store runs on local disk and on the S3
+# gateway (conftest's ``backend``); tests that never reach it run once.
+on_both_backends = pytest.mark.parametrize("backend", BOTH_BACKENDS, indirect=True)
 
 
 def upload(server: LiveServer, session: requests.Session, *files: tuple[str, bytes]) -> list[dict]:

@@ -22,7 +22,7 @@ from {{ cookiecutter.project_slug }} import main, receiving
 from {{ cookiecutter.project_slug }}.storage import KEY_PATTERN
 from {{ cookiecutter.project_slug }}.storage.local import LocalStorage
 
-from .helpers import {% if cookiecutter.access == "accounts" %}ACCOUNT, {% endif %}CSRF_INPUT, PROJECT, TESTING_INI, {% if cookiecutter.access == "accounts" %}SignedIn, {% endif %}stored_files
+from .helpers import {% if cookiecutter.access == "accounts" %}ACCOUNT, {% endif %}CSRF_INPUT, PROJECT, TESTING_INI, {% if cookiecutter.access == "accounts" %}SignedIn, {% endif %}on_both_backends, stored_files
 
 JSON = {"Accept": "application/json"}
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -263,6 +263,7 @@ def test_page_after_a_form_upload_names_the_stored_files(testapp: webtest.TestAp
     assert any("one.txt" in text and "two.txt" in text for text in statuses), statuses
 
 
+@on_both_backends
 def test_json_upload_answers_201_with_the_files_and_the_location_of_the_first(
     testapp: webtest.TestApp, csrf_token: str
 ) -> None:
@@ -395,6 +396,7 @@ def stored(testapp: webtest.TestApp, csrf_token: str) -> dict:
     return {**upload_one(testapp, csrf_token, data, "data.bin"), "data": data}
 
 
+@on_both_backends
 def test_download_returns_the_bytes_as_an_attachment(testapp: webtest.TestApp, stored: dict) -> None:
     response = testapp.get(f"/files/{stored['id']}", status=200)
     assert response.body == stored["data"]
@@ -417,6 +419,7 @@ def test_download_names_the_file_in_ascii_and_in_utf8(testapp: webtest.TestApp, 
     assert disposition.isascii()
 
 
+@on_both_backends
 def test_range_request_gets_206_with_those_bytes(testapp: webtest.TestApp, stored: dict) -> None:
     response = testapp.get(f"/files/{stored['id']}", headers={"Range": "bytes=10-19"}, status=206)
     assert response.body == stored["data"][10:20]
@@ -424,6 +427,7 @@ def test_range_request_gets_206_with_those_bytes(testapp: webtest.TestApp, store
     assert response.headers["Content-Length"] == "10"
 
 
+@on_both_backends
 def test_suffix_range_gets_the_last_bytes(testapp: webtest.TestApp, stored: dict) -> None:
     response = testapp.get(f"/files/{stored['id']}", headers={"Range": "bytes=-100"}, status=206)
     assert response.body == stored["data"][-100:]
@@ -452,6 +456,7 @@ def test_range_starting_past_the_end_is_not_satisfiable(testapp: webtest.TestApp
     assert response.headers["Content-Range"] == "bytes */1000"
 
 
+@on_both_backends
 def test_large_range_in_the_middle_of_a_large_file(testapp: webtest.TestApp, csrf_token: str) -> None:
     data = bytes(range(256)) * 12_000  # ~3 MB: several serving blocks
     info = upload_one(testapp, csrf_token, data, "big.bin")
@@ -459,6 +464,7 @@ def test_large_range_in_the_middle_of_a_large_file(testapp: webtest.TestApp, csr
     assert response.body == data[1048570:2097161]
 
 
+@on_both_backends
 def test_if_none_match_with_the_etag_gets_304(testapp: webtest.TestApp, stored: dict) -> None:
     response = testapp.get(f"/files/{stored['id']}", headers={"If-None-Match": f'"{stored["sha256"]}"'}, status=304)
     assert response.body == b""
@@ -469,6 +475,7 @@ def test_if_none_match_with_another_etag_gets_the_file(testapp: webtest.TestApp,
     assert response.body == stored["data"]
 
 
+@on_both_backends
 def test_head_gets_the_headers_without_the_body(testapp: webtest.TestApp, stored: dict) -> None:
     response = testapp.head(f"/files/{stored['id']}", status=200)
     assert response.headers["Content-Length"] == "1000"
@@ -500,6 +507,7 @@ def test_unknown_route_is_404(testapp: webtest.TestApp) -> None:
 # -- delete ----------------------------------------------------------------------------------
 
 
+@on_both_backends
 def test_delete_with_the_csrf_header_is_204_and_removes_file_and_metadata(
     testapp: webtest.TestApp, csrf_token: str, stored: dict, storage_path: Path
 ) -> None:
@@ -531,6 +539,7 @@ def test_delete_form_for_a_json_client_is_204(
     assert stored_files(storage_path) == []
 
 
+@on_both_backends
 def test_delete_leaves_the_other_files(testapp: webtest.TestApp, csrf_token: str) -> None:
     keep = upload_one(testapp, csrf_token, b"keep", "keep.txt")
     gone = upload_one(testapp, csrf_token, b"gone", "gone.txt")
@@ -548,6 +557,7 @@ def test_delete_leaves_the_other_files(testapp: webtest.TestApp, csrf_token: str
         pytest.param({"method": "POST", "path": "/delete", "params": {"csrf_token": "wrong"}}, id="form-wrong-token"),
     ],
 )
+@on_both_backends
 def test_delete_without_a_valid_csrf_token_is_400_and_deletes_nothing(
     testapp: webtest.TestApp, stored: dict, storage_path: Path, request_kwargs: dict
 ) -> None:
@@ -729,6 +739,7 @@ def test_body_exactly_at_max_size_is_accepted(make_testapp: Callable) -> None:
     raw_post(testapp, content_type, body, JSON, 201)
 
 
+@on_both_backends
 def test_body_one_byte_over_max_size_is_413(make_testapp: Callable, storage_path: Path, temp_path: Path) -> None:
     testapp, token = make_testapp(max_size="64KB", chunk_size="4KB")
     content_type, body = _body_of_size(token, 64 * 1024 + 1)
@@ -788,6 +799,7 @@ def test_file_without_extension_is_415_when_extensions_are_restricted(make_testa
     post_files(testapp, token, ("file", "README", b"text"), status=415)
 
 
+@on_both_backends
 def test_multi_file_upload_with_the_second_file_refused_keeps_neither(
     make_testapp: Callable, storage_path: Path, temp_path: Path
 ) -> None:
@@ -798,6 +810,7 @@ def test_multi_file_upload_with_the_second_file_refused_keeps_neither(
     assert testapp.get("/files", headers=JSON).json == {"files": [], "next": None}
 
 
+@on_both_backends
 def test_sniffed_type_not_allowed_is_415(make_testapp: Callable, storage_path: Path) -> None:
     testapp, token = make_testapp(allowed_types="audio/*")
     post_files(testapp, token, ("file", "song.mp3", PNG, "audio/mpeg"), status=415)
