@@ -68,11 +68,13 @@ test-slow: $(BIN)/cookiecutter system-deps
 # the seed page's way and a two-copy `cp` limit (upload.py, ~14 GB free disk),
 # the catalogue's listings at 100,000 files on SQLite and PostgreSQL
 # (catalogue.py), the S3 backend on a one-node Ceph RGW against boto3 (s3.py),
-# and tus uploads against one request (tus.py). About 20 minutes in all;
+# tus uploads against one request (tus.py), and the 1 GiB upload against the
+# template before the catalogue (upload.py --compare). About 20 minutes in all;
 # `make bench BENCH_ARGS=--quick` is the few-minute version for development.
 QUICK := $(if $(findstring --quick,$(BENCH_ARGS)),--quick)
 bench: $(BIN)/cookiecutter system-deps
 	$(BIN)/python benchmarks/upload.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/upload.py --compare $(QUICK)
 	$(BIN)/python benchmarks/catalogue.py $(QUICK)
 	$(BIN)/python benchmarks/s3.py $(QUICK)
 	$(BIN)/python benchmarks/tus.py $(QUICK)

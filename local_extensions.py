@@ -5,9 +5,11 @@ non-ASCII letters. Every place an answer lands in a file with a syntax of its
 own goes through the filter for that syntax, so the generated files stay
 valid whatever was typed.
 
-Sizes are parsed by the generated project's own ``sizes.py``, loaded from
-the template tree: the hooks, the ini files and the running application
-agree on what ``1.5GiB`` means because they run the same code.
+Sizes are parsed, and the answers that become settings are checked, by the
+generated project's own ``sizes.py`` and ``rules.py``, loaded from the
+template tree: the hook, the ini files and the running application agree on
+what ``1.5GiB`` means, and on what a valid setting is, because they run the
+same code.
 
 The package name rule lives here too, once: ``package_name`` derives the
 default slug from any project name, and the pre-generation hook refuses an
@@ -26,11 +28,37 @@ from pathlib import Path
 from cookiecutter.utils import simple_filter
 from jinja2.ext import Extension
 
-_SIZES_PATH = Path(__file__).parent / "{{cookiecutter.project_slug}}" / "{{cookiecutter.project_slug}}" / "sizes.py"
-# Executed from source rather than imported, so no __pycache__ appears in the
-# template tree (it would be copied into every generated project).
-sizes = types.ModuleType("sizes")
-exec(compile(_SIZES_PATH.read_text(encoding="utf-8"), str(_SIZES_PATH), "exec"), sizes.__dict__)
+_PACKAGE_DIR = Path(__file__).parent / "{{cookiecutter.project_slug}}" / "{{cookiecutter.project_slug}}"
+
+# The generated package, as far as the template needs it: pure modules, free of Jinja.
+_TEMPLATE_PACKAGE = "_template_package"
+
+
+def _load_from_template(name: str) -> types.ModuleType:
+    """The generated package's module ``name``, run from its template source.
+
+    The module may import its siblings relatively (``from .sizes import ...``)
+    if they were loaded first: they live in a package of their own name here
+    (``_template_package``), so nothing of the template tree is imported the
+    usual way. Executed from
+    source rather than imported, so no ``__pycache__`` appears in the template
+    tree (it would be copied into every generated project).
+    """
+    source = _PACKAGE_DIR / f"{name}.py"
+    module = types.ModuleType(f"{_TEMPLATE_PACKAGE}.{name}")
+    module.__package__ = _TEMPLATE_PACKAGE
+    # Loaded afresh each time (this template's source, not another's loaded
+    # earlier in the same process), and registered before it runs, for the
+    # modules loaded after it to import.
+    sys.modules[module.__name__] = module
+    exec(compile(source.read_text(encoding="utf-8"), str(source), "exec"), module.__dict__)
+    return module
+
+
+_package = sys.modules.setdefault(_TEMPLATE_PACKAGE, types.ModuleType(_TEMPLATE_PACKAGE))
+_package.__path__ = []  # a package, whose modules are loaded only by _load_from_template
+sizes = _load_from_template("sizes")
+rules = _load_from_template("rules")
 
 TEMPLATE_DIR = Path(__file__).resolve().parent
 

@@ -17,6 +17,17 @@ development and uses small files)::
     5. time hostile 8 MiB bodies (only CR LF, only LF, partial delimiters);
     6. print medians and the target ratios; write everything as JSON.
 
+``--compare`` runs only the catalogue's target instead (issue 8: "the 1 GiB
+upload time stays within 5 % of today's in the same run"): it bakes the
+current template and the template as it was before the catalogue was merged
+(``PRE_CATALOGUE``, taken from this clone's history with ``git archive``),
+serves both under their own production.ini, uploads the same 1 GiB file to
+each, alternating which goes first round by round, and reports the medians
+and their ratio (current / before; the target is at most 1.05).
+
+Why ``access=open``: the benchmarks' clients do not sign in. Accounts cost a
+session lookup per request, not per byte.
+
 Why ``max_upload_size=5GB``: ``uploads.max_size`` (and waitress's
 ``max_request_body_size``, kept equal to it) limits the whole request body,
 and a 4 GiB file plus its multipart envelope is a few hundred bytes more
@@ -54,6 +65,11 @@ GiB = 1024**3
 BOUNDARY = "benchmarkboundary0123456789abcdefghijklmnop"
 # Resolution of an "MB/s": 10**6 bytes per second, as disks and networks count.
 MB = 10**6
+# The template just before the catalogue: the first parent of main's
+# "Merge branch 'catalogue'" (0364944). Any clone with the full history has it.
+PRE_CATALOGUE = "6e8165c85fcba62294b3edefe96cd74a50c8dc48"
+# Issue 8: the 1 GiB upload with the catalogue takes at most this much of the time without it.
+CATALOGUE_UPLOAD_LIMIT = 1.05
 
 
 @dataclass(frozen=True)
@@ -159,6 +175,14 @@ class Server:
                 total[key] = total.get(key, 0) + int(value)
         return total
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time of the tree so far (``/proc/PID/stat`` utime + stime, all threads)."""
+        ticks = 0
+        for pid in self.pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5), counted from 1
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def reset_peak(self) -> None:
         """Reset VmHWM to the current RSS (``clear_refs`` 5), so each run gets its own peak."""
         for pid in self.pids():
@@ -189,10 +213,14 @@ def free_port() -> int:
 # --- the project, its ini files and inputs ---------------------------------------------------------
 
 
-def bake(bench: Path, overrides: list[str]) -> Path:
-    """Bake the default project (``max_upload_size=5GB``, then ``overrides``), install it; return its directory."""
+def bake(bench: Path, overrides: list[str], template: Path = REPO, name: str = "project") -> Path:
+    """Bake ``template``'s default project into ``bench/name``, install it; return its directory.
+
+    The answers: ``access=open`` and ``max_upload_size=5GB`` (see above),
+    then ``overrides``. A template without an ``access`` question ignores it.
+    """
     bin_dir = Path(sys.executable).parent
-    out = bench / "project"
+    out = bench / name
     subprocess.run(
         [
             bin_dir / "cookiecutter",
@@ -200,7 +228,8 @@ def bake(bench: Path, overrides: list[str]) -> Path:
             "--overwrite-if-exists",
             "-o",
             out,
-            REPO,
+            template,
+            "access=open",
             "max_upload_size=5GB",
             *overrides,
         ],
@@ -223,21 +252,28 @@ def bench_ini(project: Path, bench: Path, name: str, port: int) -> tuple[Path, P
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
     text = (project / "production.ini").read_text()
-    for pattern, value in (
+    # A project from before the catalogue (``--compare``) has no database.
+    catalogue = re.search(r"^sqlalchemy\.url = ", text, flags=re.MULTILINE) is not None
+    replacements = [
         (r"^listen = .*$", f"listen = 127.0.0.1:{port}"),
         (r"^uploads\.storage_path = .*$", f"uploads.storage_path = {storage}"),
         (r"^uploads\.temp_path = .*$", f"uploads.temp_path = {temp}"),
-        (r"^sqlalchemy\.url = .*$", f"sqlalchemy.url = sqlite:///{bench / name / 'catalogue.sqlite'}"),
-    ):
+    ]
+    if catalogue:
+        replacements.append(
+            (r"^sqlalchemy\.url = .*$", f"sqlalchemy.url = sqlite:///{bench / name / 'catalogue.sqlite'}")
+        )
+    for pattern, value in replacements:
         text, count = re.subn(pattern, value, text, flags=re.MULTILINE)
         if count != 1:
             raise RuntimeError(f"production.ini: expected one line matching {pattern!r}")
     ini = bench / f"{name}.ini"
     ini.write_text(text)
-    # The catalogue: a fresh SQLite database, created by the project's own migrations.
-    (bench / name / "catalogue.sqlite").unlink(missing_ok=True)
-    alembic = project / ".venv" / "bin" / "alembic"
-    subprocess.run([alembic, "--quiet", "-c", ini, "upgrade", "head"], check=True)
+    if catalogue:
+        # The catalogue: a fresh SQLite database, created by the project's own migrations.
+        (bench / name / "catalogue.sqlite").unlink(missing_ok=True)
+        alembic = project / ".venv" / "bin" / "alembic"
+        subprocess.run([alembic, "--quiet", "-c", ini, "upgrade", "head"], check=True)
     return ini, storage, temp
 
 
@@ -308,6 +344,30 @@ def curl_upload(url: str, path: Path, token: str = "") -> list[str]:
     return [*argv, "-F", f"file=@{path};type=application/octet-stream", url]
 
 
+def upload_and_verify(
+    server: Server, token: str, storage: Path, inputs: list[tuple[Path, str]], case: str
+) -> tuple[dict, list[str]]:
+    """Upload ``inputs`` (path, sha256) to ``server`` at once, timed by :func:`measure`; the record and the ids.
+
+    Each stored file is checked: the sha256 the server answers, and that of
+    the file in ``storage`` (read after the clock stopped).
+    """
+    commands = [curl_upload(server.url + "/files", path, token) for path, _ in inputs]
+    nbytes = sum(path.stat().st_size for path, _ in inputs)
+    results: list[tuple[int, str]] = []
+    record = measure(server, nbytes, lambda: results.extend(run_curls(commands)) or {})
+    ids = []
+    for (status, body), (_, digest) in zip(results, inputs, strict=True):
+        if status != 201:
+            raise RuntimeError(f"{case}: HTTP {status}: {body[:300]}")
+        stored = json.loads(body)["files"][0]
+        if stored["sha256"] != digest or sha256_of(storage / stored["id"]) != digest:
+            raise RuntimeError(f"{case}: the stored file's sha256 is not the input's")
+        ids.append(stored["id"])
+    record["verified"] = True
+    return record, ids
+
+
 def run_curls(commands: list[list[str]]) -> list[tuple[int, str]]:
     """Run the commands at once; return each one's (HTTP status, body)."""
     processes = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for argv in commands]
@@ -334,6 +394,7 @@ def measure(server: Server | None, nbytes: int, action: Callable[[], dict], sett
     os.sync()
     if server is not None:
         before = server.io()
+        cpu_before = server.cpu_seconds()
         server.reset_peak()
     start = time.perf_counter()
     extra = action()
@@ -345,6 +406,7 @@ def measure(server: Server | None, nbytes: int, action: Callable[[], dict], sett
         record["peak_rss"] = server.peak_rss()
         record["rss_after"] = server.rss()
         record["io"] = {key: after[key] - before[key] for key in after}
+        record["cpu_seconds"] = server.cpu_seconds() - cpu_before
     return record
 
 
@@ -426,20 +488,8 @@ class Bench:
 
     def upload_app(self, case: str, inputs: list[tuple[Path, str]], keep: bool = False) -> list[str]:
         """Upload ``inputs`` to the app at once; verify them; return the stored ids."""
-        commands = [curl_upload(self.app.url + "/files", path, self.token) for path, _ in inputs]
-        nbytes = sum(path.stat().st_size for path, _ in inputs)
-        results: list[tuple[int, str]] = []
-        record = measure(self.app, nbytes, lambda: results.extend(run_curls(commands)) or {})
-        ids = []
-        for (status, body), (_, digest) in zip(results, inputs, strict=True):
-            if status != 201:
-                raise RuntimeError(f"{case}: HTTP {status}: {body[:300]}")
-            stored = json.loads(body)["files"][0]
-            if stored["sha256"] != digest or sha256_of(self.app_storage / stored["id"]) != digest:
-                raise RuntimeError(f"{case}: the stored file's sha256 is not the input's")
-            ids.append(stored["id"])
+        record, ids = upload_and_verify(self.app, self.token, self.app_storage, inputs, case)
         record["temp_left"] = temp_left(self.app_temp)
-        record["verified"] = True
         self.add(case, record)
         if not keep:
             clear(self.app_storage)
@@ -561,6 +611,96 @@ class Bench:
                     self.hostile(f"hostile {size_name(p.hostile)}: {name}", body)
         finally:
             self.stop()
+
+
+# --- the catalogue's target: the same upload with and without the catalogue ---------------------------
+
+
+def export_revision(revision: str, into: Path) -> Path:
+    """The template as it was at ``revision`` of this clone, written to ``into`` (``git archive``)."""
+    shutil.rmtree(into, ignore_errors=True)
+    into.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", revision], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def compare(bench: Path, profile: Profile, revision: str, overrides: list[str], keep_inputs: bool) -> dict:
+    """Upload one ``profile.large`` file to today's project and to ``revision``'s, alternately; the results.
+
+    Both are baked with the same answers and served the same way (their own
+    production.ini, storage and spool in ``bench``), and each round
+    alternates which one goes first, so that a machine that slows down or
+    speeds up during the run weighs on both alike.
+    """
+    before = export_revision(revision, bench / "pre-catalogue-template")
+    projects = {
+        "current": bake(bench, overrides, name="current"),
+        "pre-catalogue": bake(bench, overrides, template=before, name="pre-catalogue"),
+    }
+    data = bench / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    large = data / "large.bin"
+    inputs = [(large, make_input(large, profile.large, 2))]
+    servers: dict[str, tuple[Server, str, Path, Path]] = {}
+    records: dict[str, list[dict]] = {name: [] for name in projects}
+    try:
+        for name, project in projects.items():
+            port = free_port()
+            ini, storage, temp = bench_ini(project, bench, name, port)
+            server = Server(name, [str(project / ".venv/bin/pserve"), str(ini)], project, port, bench / f"{name}.log")
+            servers[name] = (server, csrf_token(server), storage, temp)
+        for round_number in range(profile.rounds):
+            order = list(servers) if round_number % 2 == 0 else list(reversed(servers))
+            for name in order:
+                server, token, storage, temp = servers[name]
+                case = f"upload {size_name(profile.large)}: {name}"
+                record, _ = upload_and_verify(server, token, storage, inputs, case)
+                record["temp_left"] = temp_left(temp)
+                records[name].append(record)
+                print(f"  round {round_number + 1}: {case:<36} {record['seconds']:8.2f} s", flush=True)
+                clear(storage)
+    finally:
+        for server, *_ in servers.values():
+            server.stop()
+        if not keep_inputs:
+            shutil.rmtree(data, ignore_errors=True)
+    medians = {name: statistics.median(run["seconds"] for run in runs) for name, runs in records.items()}
+    cpu = {name: statistics.median(run["cpu_seconds"] for run in runs) for name, runs in records.items()}
+    ratio = medians["current"] / medians["pre-catalogue"]
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return {
+        "size": profile.large,
+        "rounds": profile.rounds,
+        "revisions": {"current": head.stdout.strip() or "working tree", "pre-catalogue": revision[:7]},
+        "median_seconds": medians,
+        "median_cpu_seconds": cpu,
+        "ratio": ratio,
+        "cpu_ratio": cpu["current"] / cpu["pre-catalogue"],
+        "limit": CATALOGUE_UPLOAD_LIMIT,
+        "met": ratio <= CATALOGUE_UPLOAD_LIMIT,
+        "runs": records,
+    }
+
+
+def compare_report(result: dict) -> str:
+    """The comparison as markdown: each template's median, and the ratio against the target."""
+    size = size_name(result["size"])
+    lines = [
+        f"| upload {size} (median of {result['rounds']}) | revision | s | MB/s | server CPU s |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for name, seconds in result["median_seconds"].items():
+        rate = result["size"] / seconds / MB
+        cpu = result["median_cpu_seconds"][name]
+        lines.append(f"| {name} | {result['revisions'][name]} | {seconds:.2f} | {rate:.0f} | {cpu:.2f} |")
+    met = "yes" if result["met"] else "**no**"
+    lines += [
+        "",
+        f"current / pre-catalogue: {result['ratio']:.3f} in wall time (wanted <= {result['limit']}; met: {met}),",
+        f"{result['cpu_ratio']:.3f} in the server's CPU time (what a busy machine disturbs least).",
+    ]
+    return "\n".join(lines)
 
 
 # --- report -------------------------------------------------------------------------------------------
@@ -695,6 +835,12 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="where to write the results (default DIR/results.json)")
     parser.add_argument("--keep-inputs", action="store_true", help="keep the random input files for the next run")
     parser.add_argument("--report", type=Path, metavar="JSON", help="only print the tables of a saved run")
+    parser.add_argument(
+        "--compare", action="store_true", help="only the 1 GiB upload, against the template before the catalogue"
+    )
+    parser.add_argument(
+        "--baseline", default=PRE_CATALOGUE, metavar="REV", help="with --compare: the git revision to compare with"
+    )
     args = parser.parse_args()
     if args.report:
         saved = json.loads(args.report.read_text())
@@ -710,6 +856,16 @@ def main() -> None:
         profile = Profile(**{**profile.__dict__, "rounds": args.rounds})
     bench = args.dir.resolve()
     bench.mkdir(parents=True, exist_ok=True)
+    if args.compare:
+        result = compare(bench, profile, args.baseline, args.set, args.keep_inputs)
+        table = compare_report(result)
+        print()
+        print(table)
+        out = args.json or bench / "compare.json"
+        out.write_text(json.dumps(result, indent=1))
+        out.with_suffix(".md").write_text(table + "\n")
+        print(f"\nWrote {out} and {out.with_suffix('.md')}")
+        return
     project = args.project.resolve() if args.project else bake(bench, args.set)
     findmnt = ["findmnt", "-no", "FSTYPE", "--target", str(bench)]
     filesystem = subprocess.run(findmnt, check=False, capture_output=True, text=True).stdout.strip() or "unknown"

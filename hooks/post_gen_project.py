@@ -65,6 +65,8 @@ ACCOUNTS_ONLY = [
     "users.py",
     "models/user.py",
     "alembic/versions/0002_accounts.py",
+    "alembic/versions/0003_owner_foreign_keys.py",
+    "alembic/versions/0004_session_generation.py",
     "views/accounts.py",
     "templates/account.jinja2",
     "templates/account.mako",
@@ -77,6 +79,7 @@ ACCOUNTS_ONLY = [
 ACCOUNTS_ONLY_TESTS = [
     "tests/test_accounts.py",
     "tests/test_accounts_browser.py",
+    "tests/test_accounts_migrations.py",
     "tests/test_throttle.py",
     "tests/test_tus_accounts.py",
 ]

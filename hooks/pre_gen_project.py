@@ -8,7 +8,6 @@ half-made project directory.
 import json
 import re
 import sys
-from pathlib import Path
 
 # Cookiecutter renders this file with Jinja before running it. The answers
 # arrive as JSON (``tojson``) quoted once more as a string literal (the
@@ -16,11 +15,11 @@ from pathlib import Path
 # can break out of it.
 ANSWERS = json.loads({{cookiecutter | tojson | tojson}})
 
-# The generated project parses sizes with its own sizes.py; use that very
-# code, and the one package name rule. ``template_dir`` is the template's
+# The generated project checks its settings with its own rules.py (sizes,
+# paths, extensions); run that very code, and the one package name rule. ``template_dir`` is the template's
 # absolute path (``_repo_dir`` may be relative to another directory).
 sys.path.insert(0, {{template_dir | tojson}})
-from local_extensions import sizes, slug_problem  # noqa: E402
+from local_extensions import rules, slug_problem  # noqa: E402
 
 
 def problems(answers: dict[str, str]) -> list[str]:
@@ -28,27 +27,25 @@ def problems(answers: dict[str, str]) -> list[str]:
     if problem := slug_problem(answers["project_slug"]):
         found.append(f"project_slug: {problem}")
 
-    parsed = {}
-    for name in ("max_upload_size", "chunk_size"):
+    def check(name: str, rule, *args):
+        """``rule(*args)``; a refusal becomes a line naming ``name``, and the result ``None``."""
         try:
-            parsed[name] = sizes.parse_size(answers[name])
+            return rule(*args)
         except ValueError as error:
             found.append(f"{name}: {error}")
-    if len(parsed) == 2 and parsed["chunk_size"] > parsed["max_upload_size"]:
-        found.append(
-            f"chunk_size: {answers['chunk_size']} is larger than max_upload_size ({answers['max_upload_size']})"
-        )
+            return None
 
-    for name in ("storage_path", "temp_path"):
-        value = answers[name]
-        if not value.strip() or any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
-            found.append(f"{name}: {value!r} is not a usable path (empty, or holds control characters)")
-    if Path(answers["storage_path"]) == Path(answers["temp_path"]):
-        found.append("temp_path: must differ from storage_path")
+    max_size = check("max_upload_size", rules.size, answers["max_upload_size"])
+    chunk_size = check("chunk_size", rules.size, answers["chunk_size"])
+    if max_size is not None and chunk_size is not None:
+        check("chunk_size", rules.chunk_size_within, chunk_size, max_size, "max_upload_size")
 
-    for extension in answers["allowed_extensions"].replace(",", " ").split():
-        if not re.fullmatch(r"\.?[^\W_]+", extension):
-            found.append(f"allowed_extensions: {extension!r} is not an extension (write them like: mp3 ogg flac)")
+    storage_path = check("storage_path", rules.path, answers["storage_path"])
+    temp_path = check("temp_path", rules.path, answers["temp_path"])
+    if storage_path is not None and temp_path is not None:
+        check("temp_path", rules.distinct_paths, temp_path, storage_path, "storage_path")
+
+    check("allowed_extensions", rules.extensions, answers["allowed_extensions"])
     if answers["access"] not in ("accounts", "open"):
         found.append(f"access: {answers['access']!r} is neither accounts nor open")
     secret = answers["__session_secret"]

@@ -5,16 +5,23 @@ least once: each template language, small and large sizes, chunk sizes,
 allowed extensions, absolute and relative paths, and project names that
 are not identifiers (the slug is derived from them).
 
-The default project runs its whole suite. The other bakes run the tests
-their answers can change (the generated tests marked ``answers``: settings
-loading, page rendering, round trips under the answered limits, a browser
-smoke test) and ruff: the rest of a generated suite sets the settings it
-relies on, so it does not depend on the answers.
+The default project (jinja2, accounts) runs its whole suite, and so does
+the ``access=open`` one (in chameleon, the template language that refuses
+a name the view did not give it, the likeliest to break without accounts).
+The other bakes run the tests their answers can change (the generated
+tests marked ``answers``: settings loading, page rendering, round trips
+under the answered limits, a browser smoke test) and, in the languages
+other than jinja2, those marked ``pages`` (each page template in each
+state it has logic for, the browser's sign-in flow with and without
+JavaScript), and ruff: the rest of a generated suite sets the settings it
+relies on and renders no page, so it depends on neither. Between them,
+every template language runs its pages with accounts (default, chameleon
+and mako bakes) and one without (access-open).
 
 The bakes share one virtualenv: each is installed into it with its own
 ``testing`` extra, and each template language's renderer package is
-installed by that language's bake alone, so a dependency missing from a
-pyproject.toml still fails its bake. ``uv``'s package cache makes each
+installed first by a bake of that language, so a dependency missing from
+a pyproject.toml still fails a bake. ``uv``'s package cache makes each
 install after the first take a second or two.
 
 The browser tests use headless Chromium (``CHROMIUM`` or /usr/bin/chromium);
@@ -48,12 +55,12 @@ TOOLS = Path(sys.executable).parent
 HANG = 600
 
 # Each bake's answers (``{abs}`` is replaced by a directory of the test's own).
-# The default bake runs the whole generated suite; the others, the tests
-# marked ``answers``.
+# The default and access-open bakes run the whole generated suite; the others
+# the tests marked ``answers``, and ``pages`` too in a language other than jinja2.
 COMBINATIONS = {
     "default": {},
     # No accounts: its whole suite runs too (but for the PostgreSQL tests, which the default bake runs).
-    "access-open": {"access": "open"},
+    "access-open-chameleon": {"access": "open", "template_language": "chameleon"},
     "digit-name-chameleon-mp3-flac-200MB-1MB-chunks": {
         "project_name": "2 Photo Share",
         "template_language": "chameleon",
@@ -82,6 +89,9 @@ COMBINATIONS = {
         "temp_path": "../spool %(here)s",
     },
 }
+
+# The bakes that run their whole suite: pytest's selection for each.
+FULL_SUITE = {"default": [], "access-open-chameleon": ["-m", "not postgresql"]}
 
 
 def run(command: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
@@ -120,7 +130,12 @@ def test_generated_project_passes_its_tests_for_these_answers(installed):
     artifacts = ARTIFACTS / bake_id
     shutil.rmtree(artifacts, ignore_errors=True)
     env = {**os.environ, "ARTIFACTS_DIR": str(artifacts)}
-    selection = {"default": [], "access-open": ["-m", "not postgresql"]}.get(bake_id, ["-m", "answers"])
+    if bake_id in FULL_SUITE:
+        selection = FULL_SUITE[bake_id]
+    elif COMBINATIONS[bake_id].get("template_language", "jinja2") == "jinja2":
+        selection = ["-m", "answers"]  # the default bake ran every jinja2 page
+    else:
+        selection = ["-m", "answers or pages"]
     if bake_id == "default":
         # The one bake that runs the PostgreSQL, Ceph RGW and small-disk tests:
         # `make test` installed what they need, so here a missing server (or

@@ -42,6 +42,7 @@ PACKAGE_FILES = [
     "refusals.py",
     "resumable.py",
     "routes.py",
+    "rules.py",
     "sanitizer.py",
     "security.py",
     "server.py",
@@ -69,13 +70,21 @@ PACKAGE_FILES = [
 ACCOUNTS_PACKAGE_FILES = [
     "accounts.py",
     "alembic/versions/0002_accounts.py",
+    "alembic/versions/0003_owner_foreign_keys.py",
+    "alembic/versions/0004_session_generation.py",
     "models/user.py",
     "policy.py",
     "throttle.py",
     "users.py",
     "views/accounts.py",
 ]
-ACCOUNTS_TEST_FILES = ["test_accounts.py", "test_accounts_browser.py", "test_throttle.py", "test_tus_accounts.py"]
+ACCOUNTS_TEST_FILES = [
+    "test_accounts.py",
+    "test_accounts_browser.py",
+    "test_accounts_migrations.py",
+    "test_throttle.py",
+    "test_tus_accounts.py",
+]
 TEST_FILES = [
     "__init__.py",
     "bodies.py",
@@ -85,6 +94,7 @@ TEST_FILES = [
     "postgresql.py",
     "test_answers.py",
     "test_browser.py",
+    "test_bulk_delete.py",
     "test_buffer.py",
     "test_catalogue.py",
     "test_cleaning.py",
@@ -99,6 +109,7 @@ TEST_FILES = [
     "test_memory.py",
     "test_multipart.py",
     "test_negotiation.py",
+    "test_pages.py",
     "test_parts.py",
     "test_s3.py",
     "test_sanitizer.py",

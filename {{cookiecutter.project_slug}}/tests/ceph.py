@@ -120,6 +120,7 @@ class CephCluster:
         self.endpoint = f"http://127.0.0.1:{self.rgw_port}"
         self.access_key = ACCESS_KEY
         self.secret_key = SECRET_KEY
+        self._client: object | None = None
 
     def start(self) -> None:
         """Start the mon, the OSD and the gateway, and make the S3 user (about 3 s)."""
@@ -163,7 +164,16 @@ class CephCluster:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def client(self) -> object:
-        """A boto3 S3 client of the test user, for tests that look into the bucket."""
+        """A boto3 S3 client of the test user, for tests that look into the bucket.
+
+        One for the session (clients are thread-safe, and making one costs
+        about 0.1 s of loading botocore's models, for every test that asks).
+        """
+        if self._client is None:
+            self._client = self._new_client()
+        return self._client
+
+    def _new_client(self) -> object:
         import boto3
 
         return boto3.session.Session().client(

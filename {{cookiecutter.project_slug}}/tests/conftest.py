@@ -17,6 +17,7 @@ the tests rely on (``BASELINE``), a test that needs another value sets it
 itself, and the tests marked ``answers`` check the project as configured.
 """
 
+import contextlib
 import os
 import queue
 import re
@@ -50,12 +51,12 @@ from .helpers import (
 {%- if cookiecutter.access == "accounts" %}
     SignedIn,
 {%- endif %}
-    Waitress,
 {%- if cookiecutter.access == "accounts" %}
     add_account,
 {%- endif %}
     catalogue_keys,
     migrate,
+    serving,
     start_waitress,
     stored_files,
     uploads_in_progress,
@@ -298,33 +299,19 @@ def live_server(app: object, storage_path: Path, temp_path: Path) -> Iterator[Li
 
 
 @pytest.fixture
-def make_live_server(
-    app_settings: dict[str, str], storage_path: Path, temp_path: Path
-) -> Iterator[Callable[..., LiveServer]]:
+def make_live_server(app_settings: dict[str, str]) -> Iterator[Callable[..., LiveServer]]:
     """Start the app under real waitress with some ``uploads.*`` settings changed.
 
     ``make_live_server(max_size="64KB")`` returns a :class:`LiveServer`; every
     server started is stopped at the end of the test.
     """
-    servers: list[Waitress] = []
-    saved = tempfile.tempdir
+    with contextlib.ExitStack() as servers:
 
-    def make(**overrides: str) -> LiveServer:
-        settings = {**app_settings, **{f"uploads.{name}": value for name, value in overrides.items()}}
-        app = main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **settings)
-{%- if cookiecutter.access == "accounts" %}
-        app = SignedIn(app, *ACCOUNT)
-{%- endif %}
-        server = start_waitress(app)
-        servers.append(server)
-        return LiveServer(server.url, storage_path, temp_path)
+        def make(**overrides: str) -> LiveServer:
+            settings = {**app_settings, **{f"uploads.{name}": value for name, value in overrides.items()}}
+            return servers.enter_context(serving(settings))
 
-    try:
         yield make
-    finally:
-        for server in servers:
-            server.stop()
-        tempfile.tempdir = saved
 
 
 @pytest.fixture

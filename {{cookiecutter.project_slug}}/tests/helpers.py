@@ -6,11 +6,11 @@ Fixtures live in ``conftest.py``; what tests import lives here.
 import contextlib
 import re
 import subprocess
+import tempfile
 import threading
-{%- if cookiecutter.access == "accounts" %}
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-{%- endif %}
 from dataclasses import dataclass
 {%- if cookiecutter.access == "accounts" %}
 from datetime import datetime
@@ -31,9 +31,10 @@ from sqlalchemy.orm import Session
 from waitress import wasyncore
 
 {% if cookiecutter.access == "accounts" -%}
-from {{ cookiecutter.project_slug }} import accounts
+from {{ cookiecutter.project_slug }} import accounts, main
+{% else -%}
+from {{ cookiecutter.project_slug }} import main
 {% endif -%}
-
 from {{ cookiecutter.project_slug }}.models import alembic_config
 {%- if cookiecutter.access == "accounts" %}
 from {{ cookiecutter.project_slug }}.policy import SESSION_COOKIE
@@ -217,6 +218,44 @@ def start_waitress(app: object, options: dict[str, str] | None = None) -> Waitre
     return Waitress(server, stopping, thread)
 
 
+@contextmanager
+def built_app(settings: dict[str, str]) -> Iterator[object]:
+    """The app ``main`` builds from ``settings`` (Pyramid's, as in testing.ini), as ``pserve`` builds it.
+{%- if cookiecutter.access == "accounts" %}
+
+    Requests without credentials of their own speak as the tests' account
+    (:class:`SignedIn`).
+{%- endif %}
+    ``main()`` points ``tempfile`` at ``uploads.temp_path``; that is undone
+    when the block ends.
+    """
+    saved = tempfile.tempdir
+    try:
+        app = main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **settings)
+{%- if cookiecutter.access == "accounts" %}
+        app = SignedIn(app, *ACCOUNT)
+{%- endif %}
+        yield app
+    finally:
+        tempfile.tempdir = saved
+
+
+@contextmanager
+def serving(settings: dict[str, str], options: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """:func:`built_app` under real waitress (``server.py``) on a loopback port, until the block ends.
+
+    ``options`` are waitress's (testing.ini's ``[server:main]`` by default, see
+    :func:`server_options`); the paths are the settings' ``uploads.storage_path``
+    and ``uploads.temp_path``.
+    """
+    with built_app(settings) as app:
+        server = start_waitress(app, options)
+        try:
+            yield LiveServer(server.url, Path(settings["uploads.storage_path"]), Path(settings["uploads.temp_path"]))
+        finally:
+            server.stop()
+
+
 @dataclass
 class PserveServer:
     """The project started by the real ``pserve`` command in a child process."""
@@ -224,6 +263,20 @@ class PserveServer:
     url: str
     process: subprocess.Popen
     log: list[str]
+
+
+def poll_while_running(condition: Callable[[], bool], *running: Callable[[], bool]) -> bool:
+    """Poll ``condition`` as long as each of ``running`` holds; whether ``condition`` came true.
+
+    For the state of another process, which sends no event. No deadline: the
+    wait ends at the event, or when what would cause it has stopped (the
+    server process exited, the client gave up).
+    """
+    while all(alive() for alive in running):
+        if condition():
+            return True
+        time.sleep(0.001)
+    return condition()
 
 
 def migrate(url: str) -> None:

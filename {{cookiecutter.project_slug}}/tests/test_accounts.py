@@ -6,7 +6,6 @@ clock replaced, never by sleeping.
 """
 
 import json
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,9 +17,10 @@ import requests
 
 from {{ cookiecutter.project_slug }} import accounts
 from {{ cookiecutter.project_slug }}.accounts import TOKEN_PREFIX
-from {{ cookiecutter.project_slug }}.models import ApiToken, ShareLink
+from {{ cookiecutter.project_slug }}.models import ApiToken, ShareLink, User
 from {{ cookiecutter.project_slug }}.throttle import FREE_FAILURES
 
+from .bodies import raw_request
 from .helpers import (
     CSRF_INPUT,
     JSON,
@@ -132,6 +132,7 @@ def test_sign_in_form_without_the_csrf_token_is_refused(server: LiveServer) -> N
     assert response.status_code == 400
 
 
+@pytest.mark.pages
 def test_wrong_password_and_unknown_name_get_the_same_answer(server: LiveServer) -> None:
     wrong_password = sign_in(requests.Session(), server.url, USER[0], "not-the-password")
     unknown_name = sign_in(requests.Session(), server.url, "nobody-by-this-name", "not-the-password")
@@ -158,6 +159,52 @@ def test_tampered_session_cookie_is_treated_as_no_session(server: LiveServer) ->
     value = session.cookies["session"]
     session.cookies.set("session", value[:-4] + ("AAAA" if not value.endswith("AAAA") else "BBBB"))
     assert session.get(server.url + "/files", headers=JSON, timeout=10).status_code == 401
+
+
+def test_session_cookie_that_is_not_base64_is_treated_as_no_session(server: LiveServer) -> None:
+    session = requests.Session()
+    session.cookies.set("session", "%%%not-base64!!!")
+    assert session.get(server.url + "/files", headers=JSON, timeout=10).status_code == 401
+
+
+def test_non_utf8_session_cookie_is_treated_as_no_session(server: LiveServer) -> None:
+    answer = raw_request(
+        server.url,
+        b"GET /files HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n"
+        b"Cookie: session=\xff\xfe\xc3\x28\r\nConnection: close\r\n\r\n",
+    )
+    assert answer.status == 401
+    assert "error" in json.loads(answer.body)
+
+
+def test_non_utf8_sign_in_form_is_400_with_the_reason(server: LiveServer) -> None:
+    session = requests.Session()
+    token = CSRF_INPUT.search(session.get(server.url + "/signin", timeout=10).text).group(1)
+    body = f"csrf_token={token}&name=alice&password=".encode() + b"\xff\xfe"
+    response = session.post(
+        server.url + "/signin", data=body, timeout=10,
+        headers={**JSON, "Content-Type": "application/x-www-form-urlencoded"},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert "UTF-8" in response.json()["error"]
+
+
+@pytest.mark.parametrize(("name", "password"), [("n" * 65, "x" * 8), (USER[0], "p" * 1025)])
+def test_over_long_name_or_password_is_400_json_for_a_json_client(server: LiveServer, name: str, password: str) -> None:
+    session = requests.Session()
+    token = CSRF_INPUT.search(session.get(server.url + "/signin", timeout=10).text).group(1)
+    fields = {"csrf_token": token, "name": name, "password": password}
+    response = session.post(server.url + "/signin", data=fields, headers=JSON, timeout=10)
+    assert response.status_code == 400
+    assert response.json() == {"error": "The name or the password is too long."}
+
+
+def test_over_long_token_label_on_the_account_page_is_400_with_the_reason(server: LiveServer) -> None:
+    session = server.client(USER)
+    fields = {"csrf_token": session.headers["X-CSRF-Token"], "label": "L" * 101, "scope": ["read"]}
+    response = session.post(server.url + "/account/tokens", data=fields, headers=JSON, timeout=10)
+    assert response.status_code == 400
+    assert "label" in response.json()["error"]
 
 
 def test_sign_in_redirects_only_to_a_path_on_this_site(server: LiveServer) -> None:
@@ -277,17 +324,19 @@ def test_token_with_a_wrong_prefix_is_401(server: LiveServer, token: Callable[..
 
 
 def test_non_utf8_authorization_header_is_401_not_500(server: LiveServer) -> None:
-    host, port = server.url.removeprefix("http://").split(":")
-    request = (
+    answer = raw_request(
+        server.url,
         b"GET /files HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n"
-        b"Authorization: Bearer upl_\xff\xfe\xc3\x28\r\nConnection: close\r\n\r\n"
+        b"Authorization: Bearer upl_\xff\xfe\xc3\x28\r\nConnection: close\r\n\r\n",
     )
-    with socket.create_connection((host, int(port)), timeout=10) as connection:
-        connection.sendall(request)
-        answer = b""
-        while chunk := connection.recv(65536):
-            answer += chunk
-    assert answer.startswith(b"HTTP/1.1 401 ")
+    assert answer.status == 401
+    assert "error" in json.loads(answer.body)
+
+
+def test_over_long_bearer_token_is_401(server: LiveServer) -> None:
+    response = requests.get(server.url + "/files", headers={**JSON, **bearer(TOKEN_PREFIX + "A" * 20_000)}, timeout=10)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
 
 
 def test_basic_authorization_is_401_invalid_request(server: LiveServer) -> None:
@@ -296,6 +345,7 @@ def test_basic_authorization_is_401_invalid_request(server: LiveServer) -> None:
     assert 'error="invalid_request"' in response.headers["WWW-Authenticate"]
 
 
+@pytest.mark.pages
 def test_token_made_on_the_account_page_is_shown_once_and_works(server: LiveServer) -> None:
     session = server.client(USER)
     fields = {"csrf_token": session.headers["X-CSRF-Token"], "label": "laptop", "scope": ["read", "upload"]}
@@ -342,6 +392,7 @@ def test_admin_sees_downloads_and_deletes_every_file(server: LiveServer) -> None
     assert admin.delete(theirs["url"], headers=JSON, timeout=10).status_code == 204
 
 
+@pytest.mark.pages
 def test_the_page_shows_only_your_files(server: LiveServer) -> None:
     uploaded_by(server, OTHER)
     page = server.client(USER).get(server.url + "/", timeout=10).text
@@ -366,6 +417,7 @@ def test_share_link_downloads_without_signing_in_with_the_safe_headers(server: L
     assert "sandbox" in response.headers["Content-Security-Policy"]
 
 
+@pytest.mark.pages
 def test_revoked_share_link_is_404(server: LiveServer) -> None:
     session = server.client(USER)
     link = share(server, session, uploaded_by(server, USER)["id"]).json()
@@ -434,8 +486,87 @@ def test_users_command_revoke_stops_the_token(server: LiveServer, database_url: 
     assert requests.get(server.url + "/files", headers={**JSON, **bearer(secret)}, timeout=10).status_code == 401
 
 
+def test_users_command_refuses_an_over_long_name_in_one_line(database_url: str, tmp_path: Path) -> None:
+    refused = users_command(write_ini(tmp_path / "users.ini", database_url), "add", "n" * 65, "--generate")
+    assert refused.returncode == 1
+    assert "A user name is 1 to 64" in refused.stderr and "Traceback" not in refused.stderr
+
+
 def test_users_command_refuses_a_taken_name(server: LiveServer, database_url: str, tmp_path: Path) -> None:
     ini = write_ini(tmp_path / "users.ini", database_url)
     refused = users_command(ini, "add", USER[0], "--generate")
     assert refused.returncode == 1
     assert "already an account" in refused.stderr
+
+
+# -- a new password or a disabled account ends sessions -----------------------------------------
+# The users command's reset and disable, then the same changes made directly (as a page would).
+
+
+def signed_in(server: LiveServer, session: requests.Session) -> bool:
+    """Whether ``session``'s cookie still signs it in (the JSON listing answers 200, not 401)."""
+    status = session.get(server.url + "/files", headers=JSON, timeout=10).status_code
+    assert status in (200, 401), status
+    return status == 200
+
+
+def change_account(database_url: str, name: str, change: Callable[[User], None]) -> None:
+    with catalogue_session(database_url) as dbsession, dbsession.begin():
+        change(accounts.find_user(dbsession, name))
+
+
+def test_users_command_reset_signs_the_accounts_sessions_out(
+    server: LiveServer, database_url: str, tmp_path: Path
+) -> None:
+    before = server.client(USER)
+    reset = users_command(write_ini(tmp_path / "users.ini", database_url), "reset", USER[0], "--generate")
+    assert reset.returncode == 0, reset.stderr
+    assert not signed_in(server, before)
+    password = reset.stdout.split("Password (shown once): ")[1].strip()
+    assert signed_in(server, server.client((USER[0], password)))
+
+
+def test_users_command_disable_signs_out_and_stops_the_accounts_tokens(
+    server: LiveServer, database_url: str, tmp_path: Path, token: Callable[..., str]
+) -> None:
+    before, secret = server.client(USER), token("read")
+    assert users_command(write_ini(tmp_path / "users.ini", database_url), "disable", USER[0]).returncode == 0
+    assert not signed_in(server, before)
+    assert requests.get(server.url + "/files", headers={**JSON, **bearer(secret)}, timeout=10).status_code == 401
+
+
+def test_a_new_password_leaves_other_accounts_signed_in(server: LiveServer, database_url: str) -> None:
+    mine, others = server.client(USER), server.client(OTHER)
+    change_account(database_url, USER[0], lambda user: accounts.set_password(user, "a-new-password"))
+    assert not signed_in(server, mine)
+    assert signed_in(server, others)
+
+
+def test_a_new_password_keeps_the_accounts_api_tokens(
+    server: LiveServer, database_url: str, token: Callable[..., str]
+) -> None:
+    secret = token("read")
+    change_account(database_url, USER[0], lambda user: accounts.set_password(user, "a-new-password"))
+    assert requests.get(server.url + "/files", headers={**JSON, **bearer(secret)}, timeout=10).status_code == 200
+
+
+def test_disabling_leaves_other_accounts_signed_in(server: LiveServer, database_url: str) -> None:
+    others = server.client(OTHER)
+    change_account(database_url, USER[0], lambda user: accounts.set_disabled(user, True))
+    assert signed_in(server, others)
+
+
+def test_enabling_again_does_not_bring_back_the_ended_sessions(server: LiveServer, database_url: str) -> None:
+    before = server.client(USER)
+    change_account(database_url, USER[0], lambda user: accounts.set_disabled(user, True))
+    change_account(database_url, USER[0], lambda user: accounts.set_disabled(user, False))
+    assert not signed_in(server, before)
+    assert signed_in(server, server.client(USER))
+
+
+def test_an_ended_session_sends_the_browser_to_sign_in(server: LiveServer, database_url: str) -> None:
+    before = server.client(USER)
+    change_account(database_url, USER[0], lambda user: accounts.set_password(user, "a-new-password"))
+    page = before.get(server.url + "/", headers={"Accept": "text/html"}, allow_redirects=False, timeout=10)
+    assert page.status_code == 303
+    assert "/signin?next=" in page.headers["Location"]

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from .helpers import LiveServer, add_account
@@ -63,6 +64,7 @@ def upload(page: Page, path: Path, *, javascript: bool) -> None:
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["javascript", "no-javascript"])
+@pytest.mark.pages
 def test_sign_in_upload_see_only_your_files_sign_out(
     browser: Browser, server: LiveServer, tmp_path: Path, javascript: bool
 ) -> None:
@@ -90,3 +92,21 @@ def test_wrong_password_shows_one_message_for_both_mistakes(browser: Browser, se
     page.get_by_label("Password").fill("not-the-password")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_have_text("Wrong name or password.")
+
+
+def test_share_link_copies_a_link_that_downloads_without_signing_in(
+    browser: Browser, server: LiveServer, tmp_path: Path
+) -> None:
+    # "Copy link" copies the file's own URL, which only its owner (signed in)
+    # can open; "Share link" is the deliberate step that makes one for anybody.
+    page = signed_in_page(browser, server, USER, javascript=True)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    shared = tmp_path / "shared.txt"
+    shared.write_bytes(b"shared\n")
+    upload(page, shared, javascript=True)  # its row is made by the page's script
+    page.get_by_role("button", name="Share link for shared.txt").click()
+    expect(page.get_by_role("button", name="Share link copied for shared.txt")).to_be_visible()
+
+    link = page.evaluate("navigator.clipboard.readText()")
+    assert link.startswith(server.url + "/s/")
+    assert requests.get(link, timeout=30).content == b"shared\n"  # no session: anyone with the link

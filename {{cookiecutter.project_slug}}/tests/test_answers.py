@@ -8,7 +8,6 @@ only the storage and temp paths moved under ``tmp_path``. They are marked
 
 import html
 import re
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,24 +16,12 @@ import pytest
 import requests
 import webtest
 
-from {{ cookiecutter.project_slug }} import PROJECT_NAME, main
+from {{ cookiecutter.project_slug }} import PROJECT_NAME, rules
 from {{ cookiecutter.project_slug }}.settings import load
 from {{ cookiecutter.project_slug }}.sizes import format_size, parse_size
 
 from .bodies import body, content_type, everything_under, file_part, raw_request
-from .helpers import (
-{%- if cookiecutter.access == "accounts" %}
-    ACCOUNT,
-{%- endif %}
-    CSRF_INPUT,
-    PROJECT,
-    TESTING_INI,
-    LiveServer,
-{%- if cookiecutter.access == "accounts" %}
-    SignedIn,
-{%- endif %}
-    start_waitress,
-)
+from .helpers import CSRF_INPUT, PROJECT, TESTING_INI, LiveServer, built_app, serving
 
 pytestmark = pytest.mark.answers
 
@@ -46,7 +33,7 @@ STORAGE_PATH = {{ cookiecutter.storage_path | py_str }}
 TEMP_PATH = {{ cookiecutter.temp_path | py_str }}
 
 MAX_SIZE = parse_size(MAX_UPLOAD_SIZE)
-EXTENSIONS = [extension.lstrip(".").lower() for extension in ALLOWED_EXTENSIONS.replace(",", " ").split()]
+EXTENSIONS = sorted(rules.extensions(ALLOWED_EXTENSIONS))
 JSON = {"Accept": "application/json"}
 
 
@@ -67,29 +54,17 @@ def configured_settings(tmp_path: Path, database_url: str) -> dict[str, str]:
 
 @pytest.fixture
 def configured_app(configured_settings: dict[str, str]) -> Iterator[object]:
-    saved = tempfile.tempdir  # main() points tempfile at temp_path; give it back
-    app = main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **configured_settings)
-{%- if cookiecutter.access == "accounts" %}
-    app = SignedIn(app, *ACCOUNT)  # requests without credentials of their own speak as the tests' account
-{%- endif %}
-    yield app
-    tempfile.tempdir = saved
+    with built_app(configured_settings) as app:
+        yield app
 
 
 @pytest.fixture
-def configured_server(configured_app: object, configured_settings: dict[str, str]) -> Iterator[LiveServer]:
+def configured_server(configured_settings: dict[str, str]) -> Iterator[LiveServer]:
     """The app under waitress with testing.ini's own ``[server:main]`` options (its body limit included)."""
     ignored = {"use", "listen", "here", "__file__"}
     options = {key: value for key, value in ini_settings("server:main").items() if key not in ignored}
-    server = start_waitress(configured_app, options)
-    try:
-        yield LiveServer(
-            server.url,
-            Path(configured_settings["uploads.storage_path"]),
-            Path(configured_settings["uploads.temp_path"]),
-        )
-    finally:
-        server.stop()
+    with serving(configured_settings, options) as server:
+        yield server
 
 
 # -- the answers reach the configuration -------------------------------------------------------

@@ -153,8 +153,8 @@ def upload_row(page: Page, name: str) -> Locator:
 
 
 def file_row(page: Page, name: str) -> Locator:
-    """The row of the stored-files list for the file called ``name``."""
-    return page.locator("#file-list li.file").filter(has=page.get_by_role("link", name=name, exact=True))
+    """The row of the stored-files table for the file called ``name``."""
+    return page.locator("#file-list tr.file").filter(has=page.get_by_role("link", name=name, exact=True))
 
 
 def choose_generated_file(page: Page, name: str, size: int) -> None:
@@ -374,7 +374,7 @@ def test_delete_asks_for_confirmation_then_removes_the_row_and_the_file(page, li
     store(live_server, "doomed.txt", b"doomed")
     page.reload()
 
-    file_row(page, "doomed.txt").locator("summary").click()
+    file_row(page, "doomed.txt").locator("details.delete summary").click()
     confirm = page.get_by_role("button", name="Confirm delete doomed.txt")
     expect(confirm).to_be_focused()
     assert len(data_files(live_server)) == 2  # asking is not deleting
@@ -390,28 +390,34 @@ def test_keep_closes_the_delete_confirmation_and_keeps_the_file(page, live_serve
     page.reload()
 
     row = file_row(page, "precious.txt")
-    row.locator("summary").click()
+    row.locator("details.delete summary").click()
     row.get_by_role("button", name="Keep").click()
 
     expect(row.get_by_role("button", name="Confirm delete precious.txt")).to_be_hidden()
-    expect(row.locator("summary")).to_be_focused()
+    expect(row.locator("details.delete summary")).to_be_focused()
     assert len(data_files(live_server)) == 1
 
 
-def test_stored_audio_gets_a_player_and_an_image_a_thumbnail(page, live_server):
+def test_stored_images_get_a_thumbnail_and_audio_a_player_that_loads_only_when_opened(page, live_server):
     song = store(live_server, "song.mp3", mp3_silence())
     picture = store(live_server, "picture.png", png_image(24, 16))
     page.reload()
 
-    player = file_row(page, "song.mp3").locator("audio[controls]")
-    expect(player).to_have_attribute("src", f"/files/{song['id']}")
-    page.wait_for_function("audio => audio.duration > 0", arg=player.element_handle())  # metadata was loaded
-    thumbnail = file_row(page, "picture.png").get_by_role("img", name="picture.png")
+    thumbnail = file_row(page, "picture.png").locator("img.thumbnail")
     expect(thumbnail).to_have_attribute("src", f"/files/{picture['id']}")
     page.wait_for_function("img => img.complete && img.naturalWidth === 24", arg=thumbnail.element_handle())
+    row = file_row(page, "song.mp3")
+    player = row.locator("details.play audio[controls]")
+    expect(player).to_be_hidden()
+    assert player.evaluate("audio => audio.readyState") == 0  # preload="none": nothing fetched yet
+    row.locator("details.play summary").click()
+    expect(player).to_be_visible()
+    expect(player).to_have_attribute("src", f"/files/{song['id']}")
+    player.evaluate("audio => audio.load()")
+    page.wait_for_function("audio => audio.duration > 0", arg=player.element_handle())  # it plays
 
 
-def test_uploaded_files_join_the_top_of_the_list_with_player_and_thumbnail(page, live_server, tmp_path):
+def test_uploaded_files_join_the_top_of_the_table_with_player_and_thumbnail(page, live_server, tmp_path):
     store(live_server, "older.txt", b"older")
     page.reload()
     page.evaluate("window.notReloaded = true")
@@ -424,8 +430,9 @@ def test_uploaded_files_join_the_top_of_the_list_with_player_and_thumbnail(page,
     names = page.locator("#file-list .file-name")
     expect(names).to_have_count(3)
     expect(names.last).to_have_text("older.txt")
-    expect(file_row(page, "tune.mp3").locator("audio[controls]")).to_have_count(1)
-    thumbnail = file_row(page, "photo.png").get_by_role("img", name="photo.png")
+    expect(file_row(page, "tune.mp3").locator("details.play audio[controls]")).to_have_count(1)
+    expect(file_row(page, "older.txt").locator(".file-type")).to_have_text("TXT")
+    thumbnail = file_row(page, "photo.png").locator("img.thumbnail")
     page.wait_for_function("img => img.complete && img.naturalWidth === 8", arg=thumbnail.element_handle())
     assert page.evaluate("window.notReloaded") is True
 
@@ -589,14 +596,31 @@ def test_a_pasted_file_is_uploaded(page, live_server):
 # ------------------------------------------------- the stored list: times, links, bulk delete
 
 
-def test_stored_times_are_local_with_the_utc_time_in_a_tooltip(open_page, live_server):
+@pytest.mark.pages
+def test_the_stored_files_are_a_table_with_local_times_and_the_utc_time_in_a_tooltip(open_page, live_server):
     store(live_server, "timed.txt", b"when")
     page = open_page(live_server, timezone_id="Asia/Tokyo")
-    time = file_row(page, "timed.txt").locator("time.file-time")
+
+    table = page.get_by_role("table", name="Stored files, newest first")
+    for header in ("Type", "Name", "Size", "Uploaded", "Actions"):
+        expect(table.get_by_role("columnheader", name=header)).to_have_count(1)
+    row = table.get_by_role("row").filter(has=page.get_by_role("rowheader", name="timed.txt"))
+    expect(row.get_by_role("cell")).to_have_count(5)  # the name is the row's header cell
+    expect(row.locator(".file-type")).to_have_text("TXT")
+    expect(row.locator(".file-type")).to_have_attribute("title", "text/plain")
+    expect(row.locator(".file-size")).to_have_text("4 bytes")
+    expect(row.get_by_role("link", name="Download timed.txt")).to_have_count(1)
+    expect(row.get_by_role("button", name="Copy link timed.txt")).to_have_count(1)
+    time = row.locator("time.file-time")
     expect(time).to_have_attribute("title", re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$"))
-    utc_hour = int(time.get_attribute("title")[11:13])
+    utc = time.get_attribute("title")
+    expect(time).not_to_have_text(utc)  # rewritten to local time
     local = time.evaluate("element => new Date(element.dateTime).getHours()")
-    assert local == (utc_hour + 9) % 24  # Tokyo is UTC+9 all year
+    assert local == (int(utc[11:13]) + 9) % 24  # Tokyo is UTC+9 all year
+    shown = time.evaluate(
+        "e => new Date(e.dateTime).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })"
+    )
+    expect(time).to_have_text(shown)
 
 
 def test_copy_link_puts_the_files_absolute_url_on_the_clipboard(open_page, live_server):
@@ -611,13 +635,18 @@ def test_selected_files_are_deleted_together_after_confirmation(page, live_serve
     for name in ("a.txt", "b.txt", "c.txt"):
         store(live_server, name, name.encode())
     page.reload()
+    posts = record_posts(page)
     page.get_by_role("checkbox", name="Select a.txt").check()
     page.get_by_role("checkbox", name="Select c.txt").check()
-    page.get_by_role("button", name="Delete 2 selected files").click()
+    summary = page.locator("#bulk-form summary")
+    expect(summary).to_have_text("Delete 2 selected files")
+    summary.click()
     page.get_by_role("button", name="Confirm: delete 2 files").click()
 
-    expect(page.locator("#file-list li.file")).to_have_count(1)
+    expect(page.locator("#file-list tr.file")).to_have_count(1)
     expect(file_row(page, "b.txt")).to_be_visible()
+    expect(page.locator("#upload-status")).to_have_text("2 files deleted.")
+    assert posts == [live_server.url + "/files/delete"]  # one request for both
     assert [path.read_bytes() for path in data_files(live_server)] == [b"b.txt"]
 
 
@@ -626,7 +655,64 @@ def test_select_all_selects_every_listed_file(page, live_server):
         store(live_server, name, name.encode())
     page.reload()
     page.get_by_label("Select all").check()
-    expect(page.get_by_role("button", name="Delete 2 selected files")).to_be_enabled()
+    expect(page.get_by_role("checkbox", name="Select x.txt")).to_be_checked()
+    expect(page.locator("#bulk-form summary")).to_have_text("Delete 2 selected files")
+
+
+@pytest.mark.pages
+def test_without_javascript_selected_files_are_deleted_together(open_page, live_server):
+    for name in ("a.txt", "b.txt", "c.txt"):
+        store(live_server, name, name.encode())
+    page = open_page(live_server, java_script_enabled=False)
+    page.get_by_role("checkbox", name="Select a.txt").check()
+    page.get_by_role("checkbox", name="Select c.txt").check()
+    page.locator("#bulk-form summary").click()
+    page.get_by_role("button", name="Confirm: delete the selected files").click()
+
+    expect(page.locator(".notice-ok")).to_have_text("Deleted 2 files.")
+    expect(page.locator("#file-list .file-name")).to_have_text(["b.txt"])
+    assert [path.read_bytes() for path in data_files(live_server)] == [b"b.txt"]
+
+
+def test_a_dropped_folder_uploads_every_file_in_it_and_its_subfolders(page, live_server):
+    # Chromium gives a DataTransfer made by script no file-system entries
+    # (webkitGetAsEntry() is null, and a drop from the OS cannot be
+    # synthesised), so the page's items answer with a folder tree made here,
+    # shaped as the File and Directory Entries API gives it: a reader that
+    # returns entries in batches (two at a time), then an empty batch.
+    page.evaluate(
+        """() => {
+            const fileEntry = (name, text) => ({
+                isFile: true, isDirectory: false, name,
+                file: (resolve) => resolve(new File([text], name, { type: 'text/plain' })),
+            });
+            const folderEntry = (name, children) => ({
+                isFile: false, isDirectory: true, name,
+                createReader() {
+                    let next = 0;
+                    return { readEntries: (resolve) => { resolve(children.slice(next, next + 2)); next += 2; } };
+                },
+            });
+            const tree = folderEntry('album', [
+                fileEntry('one.txt', 'first'),
+                fileEntry('two.txt', 'second'),
+                folderEntry('deeper', [fileEntry('three.txt', 'third')]),
+            ]);
+            DataTransferItem.prototype.webkitGetAsEntry = () => tree;
+            const dataTransfer = new DataTransfer();
+            dataTransfer.items.add(new File([''], 'album'));  // what a dropped folder's `files` holds
+            const zone = document.getElementById('dropzone');
+            for (const type of ['dragenter', 'dragover', 'drop']) {
+                zone.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer }));
+            }
+        }"""
+    )
+    for name in ("one.txt", "two.txt", "three.txt"):
+        expect(upload_row(page, name)).to_have_attribute("data-state", "done")
+        expect(file_row(page, name)).to_have_count(1)
+    expect(page.locator("#upload-queue li.upload")).to_have_count(3)  # not the folder itself
+    expect(page.get_by_role("table", name="Stored files, newest first")).to_be_visible()  # it was empty, hidden
+    assert sorted(path.read_bytes() for path in data_files(live_server)) == [b"first", b"second", b"third"]
 
 
 def test_the_totals_follow_uploads_and_deletes_without_a_reload(page, live_server, tmp_path):
@@ -637,7 +723,7 @@ def test_the_totals_follow_uploads_and_deletes_without_a_reload(page, live_serve
     page.locator("#file-input").set_input_files(write_files(tmp_path, {"new.bin": b"n" * 2048}))
     expect(upload_row(page, "new.bin")).to_have_attribute("data-state", "done")
     expect(totals).to_have_text("2 files, 3 KiB in all")
-    file_row(page, "old.bin").locator("summary").click()
+    file_row(page, "old.bin").locator("details.delete summary").click()
     page.get_by_role("button", name="Confirm delete old.bin").click()
     expect(totals).to_have_text("1 file, 2 KiB in all")
     page.reload()

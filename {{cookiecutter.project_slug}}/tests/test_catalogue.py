@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from .helpers import BOTH_DATABASES, JSON, LiveServer, list_all, upload
+from .helpers import BOTH_DATABASES, JSON, LiveServer, list_all, on_both_backends, upload
 
 pytestmark = pytest.mark.parametrize("database_url", BOTH_DATABASES, indirect=True)
 
@@ -46,6 +46,7 @@ def upload_many(server: LiveServer, session: requests.Session, count: int) -> li
 # -- GET /files ---------------------------------------------------------------------------
 
 
+@on_both_backends
 def test_listing_is_newest_first_and_ends_with_next_null(server: LiveServer, session: requests.Session) -> None:
     ids = [upload(server, session, (f"{n}.txt", b"x"))[0]["id"] for n in range(3)]
     answer = requests.get(server.url + "/files", headers=JSON, timeout=30).json()
@@ -57,6 +58,7 @@ def test_empty_catalogue_lists_nothing(server: LiveServer) -> None:
     assert requests.get(server.url + "/files", headers=JSON, timeout=30).json() == {"files": [], "next": None}
 
 
+@on_both_backends
 def test_following_next_reaches_every_file_once_in_order(server: LiveServer, session: requests.Session) -> None:
     ids = upload_many(server, session, 7)
     assert [info["id"] for info in list_all(server, limit=2)] == list(reversed(ids))
@@ -134,6 +136,7 @@ def test_a_well_formed_made_up_cursor_just_names_a_position(server: LiveServer, 
     assert [info["id"] for info in answer["files"]] == list(reversed(ids))
 
 
+@on_both_backends
 def test_paging_is_stable_while_files_are_added_and_deleted(server: LiveServer, session: requests.Session) -> None:
     ids = list(reversed(upload_many(server, session, 9)))  # newest first
     first = requests.get(server.url + "/files?limit=3", headers=JSON, timeout=30).json()
@@ -189,6 +192,7 @@ def test_page_has_no_older_link_when_everything_fits(server: LiveServer, session
 # -- records ------------------------------------------------------------------------------
 
 
+@on_both_backends
 def test_the_record_holds_what_the_upload_path_counted_and_hashed(
     server: LiveServer, session: requests.Session
 ) -> None:
@@ -200,6 +204,7 @@ def test_the_record_holds_what_the_upload_path_counted_and_hashed(
     assert requests.get(info["url"], timeout=30).content == data
 
 
+@on_both_backends
 def test_sixteen_clients_uploading_and_deleting_lose_nothing_and_list_each_file_once(
     server: LiveServer, make_session: Callable[[], requests.Session]
 ) -> None:

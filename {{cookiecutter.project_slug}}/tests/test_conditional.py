@@ -19,7 +19,7 @@ from {{ cookiecutter.project_slug }}.models import StoredFile
 from {{ cookiecutter.project_slug }}.serving import FileIter, file_response
 
 from .bodies import body, content_type, file_part, raw_request
-from .helpers import LiveServer
+from .helpers import BOTH_BACKENDS, LiveServer
 
 ETAG = "abc"
 CURRENT = Validators(ETAG, datetime(2026, 1, 2, 3, 4, 5, 678_000, tzinfo=UTC), 1000)
@@ -173,6 +173,12 @@ def test_a_range_under_another_server_is_read_from_the_start_without_the_rest() 
 # -- over HTTP, one test per status ----------------------------------------------------------
 
 CONTENT = bytes(range(250)) * 4  # 1,000 bytes
+
+
+@pytest.fixture(params=BOTH_BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every test here that starts a server runs on local disk and on S3 (conftest's ``backend``)."""
+    return request.param
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from {{ cookiecutter.project_slug }}.storage import NotFound
 from {{ cookiecutter.project_slug }}.storage.local import LocalStorage
 
 from .bodies import body, content_type, everything_under, file_part, raw_request
-from .helpers import LiveServer
+from .helpers import LiveServer, on_both_backends
 
 pytestmark = pytest.mark.server
 
@@ -79,6 +79,7 @@ def download(server: LiveServer, file_id: str, **headers: str) -> requests.Respo
 # -- the headers of a download ------------------------------------------------------------
 
 
+@on_both_backends
 def test_download_is_an_attachment_with_ascii_fallback_and_utf8_name(
     server: LiveServer, session: requests.Session
 ) -> None:
@@ -121,6 +122,7 @@ def test_disposition_header_is_one_line_of_ascii_whatever_the_name(name: str) ->
     assert value.count('"') == 2
 
 
+@on_both_backends
 def test_download_has_nosniff_sandbox_policy_and_no_framing(server: LiveServer, session: requests.Session) -> None:
     headers = download(server, upload(server, session, b"x", "a.bin")["id"]).headers
     assert headers["X-Content-Type-Options"] == "nosniff"
@@ -238,6 +240,7 @@ def test_type_not_allowed_is_415_naming_the_sniffed_type_and_keeps_nothing(
     assert everything_under(picky_server.storage_path, picky_server.temp_path) == []
 
 
+@on_both_backends
 def test_one_refused_type_among_several_files_keeps_none(picky_server: LiveServer) -> None:
     payload = body(file_part(MEDIA["audio/mpeg"], "ok.mp3"), file_part(HTML, "evil.mp3"))
     response = picky_server.client().post(
@@ -428,6 +431,7 @@ def test_every_kind_of_response_forbids_framing_and_cross_origin_referrers(
     assert download_headers["Referrer-Policy"] == "same-origin"
 
 
+@on_both_backends
 def test_sha256_and_etag_of_a_download_match_the_bytes(server: LiveServer, session: requests.Session) -> None:
     content = os.urandom(100_000)
     info = upload(server, session, content, "random.bin")

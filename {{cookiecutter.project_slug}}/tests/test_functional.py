@@ -22,7 +22,7 @@ from {{ cookiecutter.project_slug }} import main, receiving
 from {{ cookiecutter.project_slug }}.storage import KEY_PATTERN
 from {{ cookiecutter.project_slug }}.storage.local import LocalStorage
 
-from .helpers import {% if cookiecutter.access == "accounts" %}ACCOUNT, {% endif %}CSRF_INPUT, PROJECT, TESTING_INI, {% if cookiecutter.access == "accounts" %}SignedIn, {% endif %}stored_files
+from .helpers import {% if cookiecutter.access == "accounts" %}ACCOUNT, {% endif %}CSRF_INPUT, PROJECT, TESTING_INI, {% if cookiecutter.access == "accounts" %}SignedIn, {% endif %}on_both_backends, stored_files
 
 JSON = {"Accept": "application/json"}
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -205,8 +205,9 @@ def test_upload_form_has_the_csrf_token_before_a_multiple_file_input(testapp: we
     assert "multiple" in file_input.attrs
 
 
+@pytest.mark.pages
 def test_home_lists_no_files_when_none_are_stored(testapp: webtest.TestApp) -> None:
-    assert parse_html(testapp.get("/").text).find_all("li", class_="file") == []
+    assert parse_html(testapp.get("/").text).find_all("tr", class_="file") == []
 
 
 @pytest.mark.answers
@@ -215,15 +216,24 @@ def test_home_lists_stored_files_newest_first_with_name_size_time_link_and_delet
 ) -> None:
     first = upload_one(testapp, csrf_token, b"a" * 2048, "first.txt")
     second = upload_one(testapp, csrf_token, b"b" * 10, "second.txt")
-    items = parse_html(testapp.get("/").text).find_all("li", class_="file")
+    page = parse_html(testapp.get("/").text)
+    items = page.find("table", id="file-table").find_all("tr", class_="file")
     assert [item.attrs["data-id"] for item in items] == [second["id"], first["id"]]
     newest, oldest = items
-    link = newest.find("a", href=f"/files/{second['id']}")
+    link = newest.find("th", scope="row").find("a", href=f"/files/{second['id']}")
     assert link.all_text() == "second.txt"
-    assert "10 bytes" in newest.all_text()
-    assert "2 KiB" in oldest.all_text()
-    created = datetime.fromisoformat(newest.find("time").attrs["datetime"])
-    assert created == datetime.fromisoformat(second["created"])
+    assert newest.find("td", class_="file-size").all_text() == "10 bytes"
+    assert oldest.find("td", class_="file-size").all_text() == "2 KiB"
+    time = newest.find("time")
+    assert datetime.fromisoformat(time.attrs["datetime"]) == datetime.fromisoformat(second["created"])
+    assert time.attrs["title"].endswith(" UTC")
+    # "Delete selected": each row's checkbox belongs to the one bulk form.
+    checkbox = newest.find("input", type="checkbox")
+    assert (checkbox.attrs["name"], checkbox.attrs["value"]) == ("id", second["id"])
+    assert checkbox.attrs["form"] == "bulk-form"
+    bulk_form = page.find("form", id="bulk-form")
+    assert (bulk_form.attrs["method"].lower(), bulk_form.attrs["action"]) == ("post", "/files/delete")
+    assert bulk_form.find("input", name="csrf_token").attrs["value"] == csrf_token
     delete_form = newest.find("form", action=f"/files/{second['id']}/delete")
     assert delete_form.attrs["method"].lower() == "post"
     assert delete_form.find("input", name="csrf_token").attrs["value"] == csrf_token
@@ -243,6 +253,7 @@ def test_form_upload_stores_the_file_and_redirects_to_home(
     assert (storage_path / info["id"]).read_bytes() == b"hello"
 
 
+@pytest.mark.pages
 def test_page_after_a_form_upload_names_the_stored_files(testapp: webtest.TestApp, csrf_token: str) -> None:
     response = post_files(
         testapp, csrf_token, ("file", "one.txt", b"1"), ("file", "two.txt", b"2"), headers=HTML, status=303
@@ -252,6 +263,7 @@ def test_page_after_a_form_upload_names_the_stored_files(testapp: webtest.TestAp
     assert any("one.txt" in text and "two.txt" in text for text in statuses), statuses
 
 
+@on_both_backends
 def test_json_upload_answers_201_with_the_files_and_the_location_of_the_first(
     testapp: webtest.TestApp, csrf_token: str
 ) -> None:
@@ -384,6 +396,7 @@ def stored(testapp: webtest.TestApp, csrf_token: str) -> dict:
     return {**upload_one(testapp, csrf_token, data, "data.bin"), "data": data}
 
 
+@on_both_backends
 def test_download_returns_the_bytes_as_an_attachment(testapp: webtest.TestApp, stored: dict) -> None:
     response = testapp.get(f"/files/{stored['id']}", status=200)
     assert response.body == stored["data"]
@@ -406,6 +419,7 @@ def test_download_names_the_file_in_ascii_and_in_utf8(testapp: webtest.TestApp, 
     assert disposition.isascii()
 
 
+@on_both_backends
 def test_range_request_gets_206_with_those_bytes(testapp: webtest.TestApp, stored: dict) -> None:
     response = testapp.get(f"/files/{stored['id']}", headers={"Range": "bytes=10-19"}, status=206)
     assert response.body == stored["data"][10:20]
@@ -413,6 +427,7 @@ def test_range_request_gets_206_with_those_bytes(testapp: webtest.TestApp, store
     assert response.headers["Content-Length"] == "10"
 
 
+@on_both_backends
 def test_suffix_range_gets_the_last_bytes(testapp: webtest.TestApp, stored: dict) -> None:
     response = testapp.get(f"/files/{stored['id']}", headers={"Range": "bytes=-100"}, status=206)
     assert response.body == stored["data"][-100:]
@@ -441,6 +456,7 @@ def test_range_starting_past_the_end_is_not_satisfiable(testapp: webtest.TestApp
     assert response.headers["Content-Range"] == "bytes */1000"
 
 
+@on_both_backends
 def test_large_range_in_the_middle_of_a_large_file(testapp: webtest.TestApp, csrf_token: str) -> None:
     data = bytes(range(256)) * 12_000  # ~3 MB: several serving blocks
     info = upload_one(testapp, csrf_token, data, "big.bin")
@@ -448,6 +464,7 @@ def test_large_range_in_the_middle_of_a_large_file(testapp: webtest.TestApp, csr
     assert response.body == data[1048570:2097161]
 
 
+@on_both_backends
 def test_if_none_match_with_the_etag_gets_304(testapp: webtest.TestApp, stored: dict) -> None:
     response = testapp.get(f"/files/{stored['id']}", headers={"If-None-Match": f'"{stored["sha256"]}"'}, status=304)
     assert response.body == b""
@@ -458,6 +475,7 @@ def test_if_none_match_with_another_etag_gets_the_file(testapp: webtest.TestApp,
     assert response.body == stored["data"]
 
 
+@on_both_backends
 def test_head_gets_the_headers_without_the_body(testapp: webtest.TestApp, stored: dict) -> None:
     response = testapp.head(f"/files/{stored['id']}", status=200)
     assert response.headers["Content-Length"] == "1000"
@@ -489,6 +507,7 @@ def test_unknown_route_is_404(testapp: webtest.TestApp) -> None:
 # -- delete ----------------------------------------------------------------------------------
 
 
+@on_both_backends
 def test_delete_with_the_csrf_header_is_204_and_removes_file_and_metadata(
     testapp: webtest.TestApp, csrf_token: str, stored: dict, storage_path: Path
 ) -> None:
@@ -520,6 +539,7 @@ def test_delete_form_for_a_json_client_is_204(
     assert stored_files(storage_path) == []
 
 
+@on_both_backends
 def test_delete_leaves_the_other_files(testapp: webtest.TestApp, csrf_token: str) -> None:
     keep = upload_one(testapp, csrf_token, b"keep", "keep.txt")
     gone = upload_one(testapp, csrf_token, b"gone", "gone.txt")
@@ -537,6 +557,7 @@ def test_delete_leaves_the_other_files(testapp: webtest.TestApp, csrf_token: str
         pytest.param({"method": "POST", "path": "/delete", "params": {"csrf_token": "wrong"}}, id="form-wrong-token"),
     ],
 )
+@on_both_backends
 def test_delete_without_a_valid_csrf_token_is_400_and_deletes_nothing(
     testapp: webtest.TestApp, stored: dict, storage_path: Path, request_kwargs: dict
 ) -> None:
@@ -718,6 +739,7 @@ def test_body_exactly_at_max_size_is_accepted(make_testapp: Callable) -> None:
     raw_post(testapp, content_type, body, JSON, 201)
 
 
+@on_both_backends
 def test_body_one_byte_over_max_size_is_413(make_testapp: Callable, storage_path: Path, temp_path: Path) -> None:
     testapp, token = make_testapp(max_size="64KB", chunk_size="4KB")
     content_type, body = _body_of_size(token, 64 * 1024 + 1)
@@ -777,6 +799,7 @@ def test_file_without_extension_is_415_when_extensions_are_restricted(make_testa
     post_files(testapp, token, ("file", "README", b"text"), status=415)
 
 
+@on_both_backends
 def test_multi_file_upload_with_the_second_file_refused_keeps_neither(
     make_testapp: Callable, storage_path: Path, temp_path: Path
 ) -> None:
@@ -787,6 +810,7 @@ def test_multi_file_upload_with_the_second_file_refused_keeps_neither(
     assert testapp.get("/files", headers=JSON).json == {"files": [], "next": None}
 
 
+@on_both_backends
 def test_sniffed_type_not_allowed_is_415(make_testapp: Callable, storage_path: Path) -> None:
     testapp, token = make_testapp(allowed_types="audio/*")
     post_files(testapp, token, ("file", "song.mp3", PNG, "audio/mpeg"), status=415)

@@ -10,7 +10,6 @@ them is ever answered with a 500.
 
 import hashlib
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,25 +20,11 @@ import webtest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from {{ cookiecutter.project_slug }} import main
 from {{ cookiecutter.project_slug }}.multipart import MAX_HEADER_LINE_BYTES, MAX_HEADER_LINES
 from {{ cookiecutter.project_slug }}.receiving import MAX_FIELD_BYTES, MAX_FIELDS
 
 from .bodies import BOUNDARY, body, content_type, everything_under, field_part, file_part, part, raw_request
-from .helpers import (
-{%- if cookiecutter.access == "accounts" %}
-    ACCOUNT,
-{%- endif %}
-    CSRF_INPUT,
-    PROJECT,
-    TESTING_INI,
-    LiveServer,
-{%- if cookiecutter.access == "accounts" %}
-    SignedIn,
-{%- endif %}
-    server_options,
-    start_waitress,
-)
+from .helpers import CSRF_INPUT, LiveServer, built_app, on_both_backends, server_options, serving
 
 pytestmark = pytest.mark.server
 
@@ -79,6 +64,7 @@ def raw_post(headers: str, payload: bytes = b"") -> bytes:
 # -- size limits -------------------------------------------------------------------------
 
 
+@on_both_backends
 def test_body_over_max_size_is_413_naming_the_setting_and_keeps_nothing(
     make_live_server: Callable[..., LiveServer],
 ) -> None:
@@ -95,14 +81,11 @@ def test_declared_length_over_the_limit_is_refused_by_waitress_before_the_body_i
 ) -> None:
     """With ``max_request_body_size`` equal to ``uploads.max_size`` (as the ini files keep them),
     a too-large upload is answered from its headers alone: the client never has to send it."""
-    app = main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **{**app_settings, "uploads.max_size": "256KB"})
-    server = start_waitress(app, {**server_options(), "max_request_body_size": 256 * 1024})
-    try:
+    limited = {**app_settings, "uploads.max_size": "256KB"}
+    with serving(limited, {**server_options(), "max_request_body_size": str(256 * 1024)}) as server:
         headers = f"Content-Type: {content_type()}\r\nContent-Length: {256 * 1024 + 1}\r\n"
         request = raw_post(headers)  # the headers, and not one byte of the body
         response = raw_request(server.url, request, shutdown=False, timeout=60)
-    finally:
-        server.stop()
     assert response.status == 413
     assert everything_under(storage_path, temp_path) == []
 
@@ -121,6 +104,7 @@ def test_invalid_content_length_reaching_the_app_is_400_and_keeps_nothing(
     assert everything_under(storage_path, temp_path) == []
 
 
+@on_both_backends
 def test_chunked_body_over_max_size_is_413_and_keeps_nothing(make_live_server: Callable[..., LiveServer]) -> None:
     server = make_live_server(max_size="256KB", chunk_size="16KB")
     data = body(file_part(b"c" * 300 * 1024))
@@ -131,6 +115,7 @@ def test_chunked_body_over_max_size_is_413_and_keeps_nothing(make_live_server: C
     assert nothing_kept(server)
 
 
+@on_both_backends
 def test_chunked_body_within_max_size_is_stored_byte_for_byte(make_live_server: Callable[..., LiveServer]) -> None:
     server = make_live_server(max_size="256KB", chunk_size="16KB")
     content = bytes(range(256)) * 800
@@ -139,9 +124,10 @@ def test_chunked_body_within_max_size_is_stored_byte_for_byte(make_live_server: 
     assert response.status_code == 201
     [stored] = response.json()["files"]
     assert stored["sha256"] == hashlib.sha256(content).hexdigest()
-    assert (server.storage_path / stored["id"]).read_bytes() == content
+    assert requests.get(f"{server.url}/files/{stored['id']}", timeout=30).content == content
 
 
+@on_both_backends
 def test_more_files_than_max_files_is_413_naming_the_setting_and_keeps_none(
     make_live_server: Callable[..., LiveServer],
 ) -> None:
@@ -172,6 +158,7 @@ def test_the_maximum_number_of_form_fields_is_accepted(server: LiveServer) -> No
     assert poster(server)(body(*fields, file_part(b"kept"))).status_code == 201
 
 
+@on_both_backends
 def test_form_field_over_64_kib_is_413_naming_the_limit_and_keeps_nothing(server: LiveServer) -> None:
     response = poster(server)(body(file_part(b"kept?"), field_part("comment", "c" * (MAX_FIELD_BYTES + 1))))
     assert response.status_code == 413
@@ -184,6 +171,7 @@ def test_form_field_of_exactly_64_kib_is_accepted(server: LiveServer) -> None:
     assert response.status_code == 201
 
 
+@on_both_backends
 def test_part_with_too_many_header_lines_is_413_and_keeps_nothing(server: LiveServer) -> None:
     extra = [f"X-Extra-{n}: {n}" for n in range(MAX_HEADER_LINES)]
     response = poster(server)(body(file_part(b"first", "1.bin"), file_part(b"second", "2.bin", headers=extra)))
@@ -225,6 +213,7 @@ def test_boundary_of_70_characters_is_accepted(server: LiveServer) -> None:
     assert response.status_code == 201
 
 
+@on_both_backends
 def test_body_without_closing_delimiter_is_400_and_the_partial_file_is_not_kept(server: LiveServer) -> None:
     response = poster(server)(body(file_part(b"t" * 3 * 1024 * 1024), close=False))
     assert response.status_code == 400
@@ -232,6 +221,7 @@ def test_body_without_closing_delimiter_is_400_and_the_partial_file_is_not_kept(
     assert nothing_kept(server)
 
 
+@on_both_backends
 def test_body_cut_in_the_second_file_keeps_neither_file(server: LiveServer) -> None:
     data = body(file_part(b"1" * 200_000, "one.bin"), file_part(b"2" * 200_000, "two.bin"))
     response = poster(server)(data[: len(data) - 100_000])
@@ -293,6 +283,7 @@ def test_conflicting_content_lengths_are_400_and_keep_nothing(server: LiveServer
     assert nothing_kept(server)
 
 
+@on_both_backends
 def test_client_that_stops_sending_mid_body_leaves_nothing_and_the_server_carries_on(server: LiveServer) -> None:
     payload = body(file_part(b"d" * 2_000_000))
     headers = f"Content-Type: {content_type()}\r\nContent-Length: {len(payload)}\r\n"
@@ -391,15 +382,10 @@ VALID_BODY = body(
 
 
 @pytest.fixture
-def unsynced_testapp(app_settings: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> webtest.TestApp:
+def unsynced_testapp(app_settings: dict[str, str]) -> Iterator[webtest.TestApp]:
     """The app without fsync: the fuzz below is about parsing, and syncing hundreds of files only slows it."""
-    monkeypatch.setattr(tempfile, "tempdir", tempfile.tempdir)  # main() changes it; put it back afterwards
-    settings = {**app_settings, "uploads.fsync": "false"}
-    app = main({"here": str(PROJECT), "__file__": str(TESTING_INI)}, **settings)
-{%- if cookiecutter.access == "accounts" %}
-    app = SignedIn(app, *ACCOUNT)
-{%- endif %}
-    return webtest.TestApp(app)
+    with built_app({**app_settings, "uploads.fsync": "false"}) as app:
+        yield webtest.TestApp(app)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -17,7 +17,6 @@ import random
 import signal
 import stat
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -29,7 +28,7 @@ import requests
 from {{ cookiecutter.project_slug }}.storage import local as storage_module
 
 from .bodies import body, content_type, everything_under, file_part
-from .helpers import LiveServer, PserveServer
+from .helpers import LiveServer, PserveServer, poll_while_running
 
 pytestmark = pytest.mark.server
 
@@ -445,19 +444,6 @@ def test_downloads_racing_a_delete_get_the_whole_file_or_404(server: LiveServer)
 
 
 # -- a server killed in the middle of storing ----------------------------------------------
-
-
-def poll_while_running(condition: Callable[[], bool], *running: Callable[[], bool]) -> bool:
-    """Poll ``condition`` as long as each of ``running`` holds; whether ``condition`` came true.
-
-    No deadline: the wait ends at the event, or when what would cause it
-    has stopped (the server process exited, the client gave up).
-    """
-    while all(alive() for alive in running):
-        if condition():
-            return True
-        time.sleep(0.001)
-    return condition()
 
 
 def test_server_killed_while_storing_leaves_only_complete_files_after_restart(

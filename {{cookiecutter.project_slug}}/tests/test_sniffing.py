@@ -6,6 +6,7 @@ served, and that ``uploads.allowed_types`` matches the type without its
 charset.
 """
 
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -135,10 +136,12 @@ def test_allowed_types_text_star_refuses_an_image_naming_its_type(
 
 
 @pytest.mark.server
-def test_page_previews_a_png_but_not_an_svg_served_inert(make_live_server: Callable[..., LiveServer]) -> None:
+@pytest.mark.pages
+def test_page_shows_a_png_thumbnail_but_not_an_svg_served_inert(make_live_server: Callable[..., LiveServer]) -> None:
     server = make_live_server(allowed_extensions="", allowed_types="")
     svg = b'<svg xmlns="http://www.w3.org/2000/svg"><circle r="1"/></svg>'
     ids = {name: post(server, data, name).json()["files"][0]["id"] for name, data in [("a.png", PNG), ("b.svg", svg)]}
     page = requests.get(server.url + "/", timeout=30).text
-    assert f'<img class="preview" src="/files/{ids["a.png"]}"' in page
+    assert re.search(rf'<img class="thumbnail" src="/files/{ids["a.png"]}"', page)
     assert f'src="/files/{ids["b.svg"]}"' not in page
+    assert re.search(r'<span class="file-type" data-kind="other" title="application/octet-stream">FILE</span>', page)

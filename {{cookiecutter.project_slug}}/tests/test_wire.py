@@ -15,7 +15,7 @@ from {{ cookiecutter.project_slug }} import main
 from {{ cookiecutter.project_slug }}.settings import SettingsError
 
 from .bodies import body, content_type, everything_under, file_part, raw_request
-from .helpers import PROJECT, TESTING_INI, LiveServer
+from .helpers import PROJECT, TESTING_INI, LiveServer, start_waitress
 from .wire import head, served
 
 pytestmark = pytest.mark.server
@@ -216,3 +216,96 @@ def test_pipelined_requests_are_answered_in_order_when_the_framing_is_clear(serv
     )
     assert response.status == 200
     assert response.body.count(b"HTTP/1.1 200 OK") == 1  # the second answer follows the first
+
+
+# -- waitress's own answers, in the project's form (server.py rule 7) ------------------------
+
+HEAD_LIMIT = 256 * 1024  # waitress's default max_request_header_size, which testing.ini keeps
+
+
+def test_unparsable_head_is_400_with_json_for_a_json_client(server: LiveServer) -> None:
+    response = raw_request(server.url, head("GET / HTTP/1.1", "Host: 127.0.0.1", JSON, "No colon here"), timeout=30)
+    assert response.status == 400
+    assert "Content-Type: application/json" in response.headers
+    assert "Connection: close" in response.headers
+    assert "Invalid header" in error_of(response.body)
+
+
+def test_unparsable_head_gives_a_browser_a_page_with_the_message_escaped(server: LiveServer) -> None:
+    sent = head("GET / HTTP/1.1", "Host: 127.0.0.1", HTML, "X-Note: a\n<script>alert(1)</script>")  # a bare LF
+    response = raw_request(server.url, sent, timeout=30)
+    assert response.status == 400
+    assert "Content-Type: text/html; charset=utf-8" in response.headers
+    assert "Content-Security-Policy: default-src 'none'" in response.headers
+    page = response.body.decode("utf-8")
+    assert "Bare CR or LF" in page
+    assert "&lt;script&gt;" in page
+    assert "<script>" not in page
+    assert 'href="/"' in page  # a way back to the uploads
+
+
+def test_accept_after_the_line_that_stopped_the_parser_still_chooses_json(server: LiveServer) -> None:
+    response = raw_request(server.url, head("GET / HTTP/1.1", "Host: 127.0.0.1", "No colon here", JSON), timeout=30)
+    assert response.status == 400
+    assert "Content-Type: application/json" in response.headers
+
+
+def test_unparsable_head_without_accept_gets_the_page_as_any_other_error_does(server: LiveServer) -> None:
+    response = raw_request(server.url, head("GET / HTTP/1.1", "Host: 127.0.0.1", "No colon here"), timeout=30)
+    assert response.status == 400
+    assert "Content-Type: text/html; charset=utf-8" in response.headers
+
+
+def test_header_fields_over_the_limit_are_431_with_json_naming_the_limit(server: LiveServer) -> None:
+    sent = head("GET / HTTP/1.1", "Host: 127.0.0.1", JSON, "X-Padding: " + "p" * HEAD_LIMIT)
+    response = raw_request(server.url, sent, timeout=30)
+    assert response.status == 431
+    assert "Content-Type: application/json" in response.headers
+    assert "256 KiB" in error_of(response.body)
+
+
+def test_header_fields_over_the_limit_give_a_browser_the_page(server: LiveServer) -> None:
+    sent = head("GET / HTTP/1.1", "Host: 127.0.0.1", HTML, "Cookie: " + "c" * HEAD_LIMIT)
+    response = raw_request(server.url, sent, timeout=30)
+    assert response.status == 431
+    assert "Content-Type: text/html; charset=utf-8" in response.headers
+    assert "larger than the limit of 256 KiB" in response.body.decode("utf-8")
+
+
+def test_transfer_coding_other_than_chunked_is_501_with_json(server: LiveServer) -> None:
+    sent = head("POST /files HTTP/1.1", "Host: 127.0.0.1", JSON, "Transfer-Encoding: gzip")
+    response = raw_request(server.url, sent, timeout=30)
+    assert response.status == 501
+    assert "Content-Type: application/json" in response.headers
+    assert "Transfer-Encoding" in error_of(response.body)
+
+
+def test_malformed_chunked_body_is_400_with_json_and_keeps_nothing(server: LiveServer) -> None:
+    data = body(file_part(b"x" * 1000))
+    sent = upload_head(JSON, length=0).replace(b"Content-Length: 0", b"Transfer-Encoding: chunked")
+    chunk = b"%x\r\n%s\r\n" % (len(data) // 2, data[: len(data) // 2])
+    response = raw_request(server.url, sent + chunk + b"not-a-size\r\n", timeout=30)
+    assert response.status == 400
+    assert "Invalid chunk size" in error_of(response.body)
+    assert everything_under(server.storage_path, server.temp_path) == []
+
+
+def test_server_answers_the_next_request_after_its_own_error_answer(server: LiveServer) -> None:
+    raw_request(server.url, head("GET / HTTP/1.1", "Host: 127.0.0.1", "No colon here"), timeout=30)
+    assert server.client().get(server.url + "/files", headers={"Accept": "application/json"}, timeout=30).ok
+
+
+def test_application_failing_before_it_answers_is_500_with_json_for_a_json_client() -> None:
+    """Waitress's own 500, for a WSGI application that raises instead of answering (not this project's app)."""
+
+    def failing(environ: dict, start_response: object) -> list[bytes]:
+        raise RuntimeError("the application failed")
+
+    waitress = start_waitress(failing)
+    try:
+        response = raw_request(waitress.url, head("GET / HTTP/1.1", "Host: 127.0.0.1", JSON), timeout=30)
+    finally:
+        waitress.stop()
+    assert response.status == 500
+    assert "Content-Type: application/json" in response.headers
+    assert "failed" in error_of(response.body)

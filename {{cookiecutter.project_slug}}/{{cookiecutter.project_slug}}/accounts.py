@@ -84,6 +84,7 @@ def add_user(dbsession: Session, name: str, password: str, *, admin: bool = Fals
         is_admin=admin,
         created=now(),
         disabled=False,
+        session_generation=0,
     )
     dbsession.add(user)
     dbsession.flush()
@@ -91,7 +92,29 @@ def add_user(dbsession: Session, name: str, password: str, *, admin: bool = Fals
 
 
 def set_password(user: User, password: str) -> None:
+    """A new password for ``user``: it ends every session of theirs; their API tokens keep working.
+
+    A token is a credential of its own, made on purpose and revoked one by
+    one (``revoke_token``): a forgotten password says nothing about it.
+    """
     user.password_hash = _hasher.hash(check_password(password))
+    end_sessions(user)
+
+
+def set_disabled(user: User, disabled: bool) -> None:
+    """Disable ``user`` (no sign-in; their sessions end and their tokens stop working) or enable them again.
+
+    Enabling does not bring the ended sessions back (they must sign in
+    again); their tokens that were not revoked work again.
+    """
+    if disabled and not user.disabled:
+        end_sessions(user)
+    user.disabled = disabled
+
+
+def end_sessions(user: User) -> None:
+    """End every session ``user`` signed in to so far: their cookies now answer as nobody signed in."""
+    user.session_generation = (user.session_generation or 0) + 1
 
 
 def authenticate(dbsession: Session, name: str, password: str) -> User | None:

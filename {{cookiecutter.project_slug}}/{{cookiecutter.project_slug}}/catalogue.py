@@ -197,34 +197,52 @@ def add(dbsession: Session, storage: Storage, records: Sequence[StoredFile]) -> 
 {%- if cookiecutter.access == "accounts" %}
 
 
-def remove(dbsession: Session, storage: Storage, file_id: str, *, owner: str | None = None) -> None:
-    """Delete a record, then (once that is committed) its bytes; :class:`NotFound` if there is none.
+def remove(dbsession: Session, storage: Storage, *file_ids: str, owner: str | None = None) -> None:
+    """Delete records, then (once that is committed) their bytes; :class:`NotFound` if one has none.
 
     ``owner``: only if it is that account's file; ``None``: whoever's it is.
+    Several ids are all or nothing: the request's transaction aborts on
+    :class:`NotFound`, which brings back the records removed before it, and
+    no bytes are deleted.
     """
-    begin_write(dbsession)
-    query = delete(StoredFile).where(StoredFile.id == file_id)
-    if owner is not None:
-        query = query.where(StoredFile.owner == owner)
-    removed = dbsession.execute(query.returning(StoredFile.storage_key, StoredFile.size)).one_or_none()
+    begin_write(dbsession)  # once: the write lock for the whole transaction
+    keys = []
+    for file_id in file_ids:
+        query = delete(StoredFile).where(StoredFile.id == file_id)
+        if owner is not None:
+            query = query.where(StoredFile.owner == owner)
+        removed = dbsession.execute(query.returning(StoredFile.storage_key, StoredFile.size)).one_or_none()
+        if removed is None:
+            raise NotFound(file_id)
+        key, size = removed
+        count(dbsession, -1, -size)
+        keys.append(key)
 {%- else %}
 
 
-def remove(dbsession: Session, storage: Storage, file_id: str) -> None:
-    """Delete a record, then (once that is committed) its bytes; :class:`NotFound` if there is none."""
-    begin_write(dbsession)
-    removed = dbsession.execute(
-        delete(StoredFile).where(StoredFile.id == file_id).returning(StoredFile.storage_key, StoredFile.size)
-    ).one_or_none()
+def remove(dbsession: Session, storage: Storage, *file_ids: str) -> None:
+    """Delete records, then (once that is committed) their bytes; :class:`NotFound` if one has none.
+
+    Several ids are all or nothing: the request's transaction aborts on
+    :class:`NotFound`, which brings back the records removed before it, and
+    no bytes are deleted.
+    """
+    begin_write(dbsession)  # once: the write lock for the whole transaction
+    keys = []
+    for file_id in file_ids:
+        removed = dbsession.execute(
+            delete(StoredFile).where(StoredFile.id == file_id).returning(StoredFile.storage_key, StoredFile.size)
+        ).one_or_none()
+        if removed is None:
+            raise NotFound(file_id)
+        key, size = removed
+        count(dbsession, -1, -size)
+        keys.append(key)
 {%- endif %}
-    if removed is None:
-        raise NotFound(file_id)
-    key, size = removed
-    count(dbsession, -1, -size)
 
     def remove_bytes_once_committed(committed: bool) -> None:
         if committed:
-            _delete_bytes(storage, [key])
+            _delete_bytes(storage, keys)
 
     _transaction(dbsession).addAfterCommitHook(remove_bytes_once_committed)
 

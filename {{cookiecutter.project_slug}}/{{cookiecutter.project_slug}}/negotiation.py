@@ -35,6 +35,15 @@ def preferred_offer(accept: str | None, offers: Sequence[str]) -> str:
     return best
 
 
+def prefers_json(accept: str | None) -> bool:
+    """Whether the ``Accept`` value ``accept`` prefers JSON to the page (the page wins ties).
+
+    The one rule every error answer follows: the application's error views
+    and the answers ``server.py`` writes without the application.
+    """
+    return preferred_offer(accept, ["text/html", "application/json"]) == "application/json"
+
+
 def _rank(parsed: list[tuple[str, float, list, list]], offer: str) -> tuple[float, int]:
     """``(q-value, specificity)`` of the most specific range in ``parsed`` that matches ``offer``."""
     offer_type, _, offer_subtype = offer.lower().partition("/")

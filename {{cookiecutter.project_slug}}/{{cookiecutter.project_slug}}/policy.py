@@ -5,7 +5,9 @@ Two ways to say who you are:
 - a browser signs in (``views/accounts.py``) and then sends the session
   cookie: signed with ``session.secret``, HttpOnly, SameSite=Lax. Such
   requests may do everything their account may, and unsafe ones still need
-  the CSRF token (``security.py``), since a browser sends cookies by itself;
+  the CSRF token (``security.py``), since a browser sends cookies by itself.
+  A new password or disabling the account ends its sessions (the cookie
+  carries the account's ``session_generation``, which both change);
 - a program sends ``Authorization: Bearer upl_...`` (RFC 6750 section 2.1):
   it may do what the token's scopes allow, and needs no CSRF token, since
   no browser adds that header on its own.
@@ -39,6 +41,8 @@ log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "session"
 SESSION_USER = "user_id"
+# The account's ``session_generation`` when the session signed in (``accounts.end_sessions``).
+SESSION_GENERATION = "generation"
 # The environment variable that, when set, overrides the ``session.secret`` setting.
 SESSION_SECRET_VARIABLE = "SESSION_SECRET"
 MIN_SECRET_LENGTH = 32
@@ -84,7 +88,8 @@ class SecurityPolicy:
                 return self._bearer_identity(request, dbsession, header)
             user_id = request.session.get(SESSION_USER)
             user = dbsession.get(User, user_id) if isinstance(user_id, str) else None
-            if user is None or user.disabled:
+            # A session signed in before the password changed or the account was disabled is over.
+            if user is None or user.disabled or request.session.get(SESSION_GENERATION, 0) != user.session_generation:
                 return None
             return Identity(user.id, user.name, user.is_admin)
 
@@ -102,9 +107,14 @@ class SecurityPolicy:
         return Denied(f"the token's scopes do not include {permission}")
 
     def remember(self, request: Request, userid: str, **kw: object) -> list[tuple[str, str]]:
-        """Sign ``userid`` in: a fresh session (no id from before signing in survives)."""
+        """Sign ``userid`` in: a fresh session (no id from before signing in survives).
+
+        ``session_generation`` (keyword, the account's ``User.session_generation``)
+        is kept with it: the session lasts while the account's number stays the same.
+        """
         request.session.invalidate()
         request.session[SESSION_USER] = userid
+        request.session[SESSION_GENERATION] = kw.get("session_generation", 0)
         return []
 
     def forget(self, request: Request, **kw: object) -> list[tuple[str, str]]:

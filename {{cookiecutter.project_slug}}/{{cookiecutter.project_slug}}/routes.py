@@ -10,6 +10,8 @@ def includeme(config: Configurator) -> None:
     # a download); the pages themselves link static/favicon.svg.
     config.add_route("favicon", "/favicon.ico")
     config.add_route("files", "/files")
+    # Before "file": otherwise /files/delete would match it with id "delete".
+    config.add_route("files_delete", "/files/delete")
     config.add_route("file", "/files/{id}")
     config.add_route("file_delete", "/files/{id}/delete")
     # tus 1.0 resumable uploads (views/tus.py).

@@ -1,4 +1,4 @@
-"""Waitress as this project runs it: stock waitress with five wire-level rules added.
+"""Waitress as this project runs it: stock waitress with seven wire-level rules added.
 
 The ini files' ``[server:main]`` says ``use = egg:{{ cookiecutter.project_slug }}#main``, which is
 :func:`serve` (a ``paste.server_runner``); it takes exactly waitress's
@@ -49,6 +49,18 @@ step in, each at the point where waitress has the information:
    answered before its body is spooled, so one resumable chunk never costs
    more than that much of ``temp_path``; the application checks it again.
 
+7. **Waitress's own answers are in this project's form too.** Some requests
+   cannot reach the application at all: a head waitress cannot parse (400),
+   header fields over ``max_request_header_size`` (431, RFC 6585 section 5),
+   a transfer coding other than chunked (501), a malformed chunked body
+   (400), and the 500 waitress sends when the application fails before
+   answering. :class:`WaitressErrorTask` writes them here: ``{"error": ...}``
+   for a client whose ``Accept`` prefers JSON, otherwise a short static page
+   with a way back, by the application's rule (``negotiation.prefers_json``).
+   The head may be unparsable, so ``Accept`` is taken from what could be
+   read of it. (Waitress has no 408: a connection idle past
+   ``channel_timeout`` is closed without an answer.)
+
 After any refusal the connection closes. So that the client can read the
 answer even while it is still sending a body it was not asked for, the
 server first stops sending, then reads and discards what still arrives, for
@@ -59,7 +71,10 @@ kernel reset the connection, which can destroy the answer before it is read.
 
 import contextlib
 import errno
+import html
+import json
 import logging
+import re
 import shutil
 import socket
 import tempfile
@@ -67,13 +82,21 @@ import time
 from io import BytesIO
 
 from waitress.channel import HTTPChannel
-from waitress.parser import HTTPRequestParser
+from waitress.parser import HTTPRequestParser, ParsingError, TransferEncodingNotImplemented
 from waitress.server import BaseWSGIServer
 from waitress.server import create_server as create_waitress_server
 from waitress.task import ErrorTask, WSGITask
-from waitress.utilities import RequestEntityTooLarge
+from waitress.utilities import BadRequest as WaitressBadRequest
+from waitress.utilities import Error as WaitressError
+from waitress.utilities import (
+    InternalServerError,
+    RequestEntityTooLarge,
+    RequestHeaderFieldsTooLarge,
+    ServerNotImplemented,
+)
 
 from .errors import BadRequest, OutOfSpace, TooLarge, UploadRejected
+from .negotiation import prefers_json
 from .refusals import INVALID_HOST, REFUSAL_KEY, valid_host
 from .sizes import format_size
 
@@ -93,13 +116,20 @@ class UploadRequestParser(HTTPRequestParser):
 
     refusal: UploadRejected | None = None
     host_lines = 0
+    # The head as received, kept only for a request waitress refuses, to
+    # find its Accept field when the head could not be parsed (rule 7).
+    raw_head = b""
     max_patch_body_size: int | None = None  # rule 6; set per server by create_server()
 
     def parse_header(self, header_plus: bytes) -> None:
         # Waitress joins repeated fields into one value; count Host's lines first.
         lines = header_plus.split(b"\r\n")[1:]
         self.host_lines = sum(1 for line in lines if line.partition(b":")[0].lower() == b"host")
-        super().parse_header(header_plus)
+        try:
+            super().parse_header(header_plus)
+        except (ParsingError, TransferEncodingNotImplemented):
+            self.raw_head = header_plus + b"\r\n"  # every line of it complete
+            raise
 
     def received(self, data: bytes) -> int:
         """Take ``data`` from the socket; the number of bytes consumed (see waitress)."""
@@ -116,6 +146,10 @@ class UploadRequestParser(HTTPRequestParser):
             refusal.__cause__ = error
             self.refuse(refusal)
             return len(data)
+        if isinstance(self.error, RequestHeaderFieldsTooLarge) and not had_head:
+            # Waitress stopped reading the head at its limit, unparsed; its
+            # last line may be cut short (so it is not completed here).
+            self.raw_head = self.header_plus + data[:consumed]
         refusal = None
         too_large = isinstance(self.error, RequestEntityTooLarge)
         if self.headers_finished and not had_head and not self.empty and (self.error is None or too_large):
@@ -189,10 +223,85 @@ class RefusalTask(WSGITask):
         return environ
 
 
+# The page a browser gets for an answer written without the application
+# (rule 7): static, no script or style sheet, the message escaped.
+_ERROR_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{status}</title></head>
+<body><main><h1>{status}</h1><p role="alert">{message}</p><p><a href="/">Back to the uploads</a></p></main></body>
+</html>
+"""
+# The security headers the application gives every response (security.py),
+# with a policy that allows nothing: the page needs nothing.
+_ERROR_HEADERS = [
+    ("Content-Security-Policy", "default-src 'none'"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Cache-Control", "no-store"),
+]
+# An Accept field line in a raw head (RFC 9112 section 5: name, colon, optional whitespace, value).
+_ACCEPT_LINE = re.compile(rb"^accept[ \t]*:[ \t]*([^\r\n]*)\r?\n", re.IGNORECASE | re.MULTILINE)
+
+
+def waitress_error_message(error: WaitressError, max_request_header_size: int) -> str:
+    """The sentence for one of waitress's own refusals (``waitress.utilities.Error``), for people."""
+    if isinstance(error, RequestHeaderFieldsTooLarge):
+        limit = format_size(max_request_header_size)
+        return f"The request line and header fields are larger than the limit of {limit} (RFC 6585 section 5)"
+    if isinstance(error, ServerNotImplemented):
+        return "The request's Transfer-Encoding is not supported: only chunked is (RFC 9112 section 6.1)"
+    if isinstance(error, InternalServerError):
+        return "The server failed while answering this request"
+    # Waitress's reason: "Invalid header", "Invalid chunk size", or a quoted
+    # header line, which could be long (up to the head's limit).
+    reason = error.body if len(error.body) <= 200 else error.body[:200] + "..."
+    if isinstance(error, WaitressBadRequest):
+        return f"The request is not valid HTTP/1.1 ({reason}; RFC 9112)"
+    return f"The request was refused ({reason})"
+
+
+def accept_of(request: HTTPRequestParser) -> str | None:
+    """The request's ``Accept`` value: parsed if waitress got that far, else found in the raw head, else ``None``."""
+    accept = request.headers.get("ACCEPT")
+    if accept is None and (match := _ACCEPT_LINE.search(getattr(request, "raw_head", b""))):
+        accept = match[1].decode("latin-1").strip()
+    return accept
+
+
+class WaitressErrorTask(ErrorTask):
+    """Waitress's own error answers (rule 7), as ``{"error": ...}`` or the short page."""
+
+    accept: str | None = None  # the Accept value to answer by; set by _error_task
+
+    def execute(self) -> None:
+        error = self.request.error
+        status = f"{error.code} {error.reason}"
+        message = waitress_error_message(error, self.channel.server.adj.max_request_header_size)
+        if prefers_json(self.accept):
+            content_type = "application/json"
+            body = json.dumps({"error": message}).encode("utf-8")
+        else:
+            content_type = "text/html; charset=utf-8"
+            body = _ERROR_PAGE.format(status=html.escape(status), message=html.escape(message)).encode("utf-8")
+        self.status = status
+        self.response_headers.extend([("Content-Type", content_type), *_ERROR_HEADERS])
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
 def _error_task(channel: HTTPChannel, request: HTTPRequestParser) -> WSGITask | ErrorTask:
     if getattr(request, "refusal", None) is not None:
         return RefusalTask(channel, request)
-    return ErrorTask(channel, request)  # waitress's own: a head it could not parse
+    task = WaitressErrorTask(channel, request)
+    task.accept = accept_of(request)
+    if task.accept is None and channel.requests and channel.requests[0] is not request:
+        # Waitress's 500 comes with a request of its own, made from nothing
+        # of the failed one but its version; the failed one is still first.
+        task.accept = accept_of(channel.requests[0])
+    return task
 
 
 class UploadChannel(HTTPChannel):

@@ -69,7 +69,7 @@ def file_response(
 
     ``open_range(start, stop)`` opens bytes ``start`` to ``stop`` (exclusive)
     of the stored file, positioned at ``start``; it is called only when bytes
-    are sent. Answers 200, 206 or 304; raises ``HTTPPreconditionFailed``
+    are sent (never for ``HEAD``). Answers 200, 206 or 304; raises ``HTTPPreconditionFailed``
     (412) and ``HTTPRequestRangeNotSatisfiable`` (416, with
     ``Content-Range: bytes */length``).
 
@@ -115,8 +115,13 @@ def file_response(
     response.accept_ranges = "bytes"
     response.content_type = served_type(info.content_type)
     response.content_disposition = content_disposition(info.filename)
-    file = open_range(answer.start, answer.stop)
-    response.app_iter = _body(request, file, answer.start, answer.stop, whole=answer.status == 200)
+    if request.method == "HEAD":
+        # The record knows every header: the store is not asked (no GetObject
+        # on S3, no open file here), and the server sends no body anyway.
+        response.app_iter = ()
+    else:
+        file = open_range(answer.start, answer.stop)
+        response.app_iter = _body(request, file, answer.start, answer.stop, whole=answer.status == 200)
     response.content_length = answer.stop - answer.start  # after app_iter, whose setter clears it
     if answer.status == 206:
         response.content_range = (answer.start, answer.stop, info.size)

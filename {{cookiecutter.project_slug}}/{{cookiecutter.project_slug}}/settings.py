@@ -2,7 +2,9 @@
 
 A mistake in an ini file should stop the server with a message that names
 the setting, not surface as a 500 on the first upload. :func:`load` turns
-the raw strings Pyramid hands us into one typed, frozen object.
+the raw strings Pyramid hands us into one typed, frozen object. The rules
+the template's pre-generation hook checks too (sizes, paths, extensions)
+are in :mod:`.rules`, run by both.
 """
 
 import re
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .sizes import parse_size
+from . import rules
 
 DEFAULT_MAX_FILES = 20
 DEFAULT_CLEAN_AFTER = "24h"
@@ -63,12 +65,10 @@ def load(settings: Mapping[str, str], here: Path) -> UploadSettings:
         raise SettingsError("uploads.storage: must name a storage backend, e.g. local")
     storage_path = _path(get("storage_path", "var/uploads"), here, "storage_path")
     temp_path = _path(get("temp_path", "var/tmp"), here, "temp_path")
-    if storage_path == temp_path:
-        raise SettingsError("uploads.temp_path: must not be the same directory as uploads.storage_path")
-    max_size = _size(get("max_size", "4GB"), "max_size")
-    chunk_size = _size(get("chunk_size", "64KB"), "chunk_size")
-    if chunk_size > max_size:
-        raise SettingsError("uploads.chunk_size: must not be larger than uploads.max_size")
+    _check(rules.distinct_paths, "temp_path", temp_path, storage_path, "uploads.storage_path")
+    max_size = size_setting(get("max_size", "4GB"), "max_size")
+    chunk_size = size_setting(get("chunk_size", "64KB"), "chunk_size")
+    _check(rules.chunk_size_within, "chunk_size", chunk_size, max_size, "uploads.max_size")
     return UploadSettings(
         storage=storage,
         storage_path=storage_path,
@@ -78,31 +78,40 @@ def load(settings: Mapping[str, str], here: Path) -> UploadSettings:
         max_files=_positive_int(get("max_files", str(DEFAULT_MAX_FILES)), "max_files"),
         allowed_extensions=_extensions(get("allowed_extensions", "")),
         allowed_types=_types(get("allowed_types", "")),
-        fsync=_bool(get("fsync", "true"), "fsync"),
+        fsync=bool_setting(get("fsync", "true"), "fsync"),
         file_mode=_mode(get("file_mode", "0o640"), "file_mode"),
         dir_mode=_mode(get("dir_mode", "0o750"), "dir_mode"),
-        clean_after=_duration(get("clean_after", DEFAULT_CLEAN_AFTER), "clean_after"),
+        clean_after=duration_setting(get("clean_after", DEFAULT_CLEAN_AFTER), "clean_after"),
         public_url=_public_url(get("public_url", "")),
-        tus_max_chunk=_size(get("tus_max_chunk", DEFAULT_TUS_MAX_CHUNK), "tus_max_chunk"),
-        tus_expire_after=_duration(get("tus_expire_after", DEFAULT_TUS_EXPIRE_AFTER), "tus_expire_after"),
+        tus_max_chunk=size_setting(get("tus_max_chunk", DEFAULT_TUS_MAX_CHUNK), "tus_max_chunk"),
+        tus_expire_after=duration_setting(get("tus_expire_after", DEFAULT_TUS_EXPIRE_AFTER), "tus_expire_after"),
         cors_origins=_origins(get("cors_origins", "")),
     )
 
 
+def _check(rule, name: str, *args):
+    """``rule(*args)``, its ``ValueError`` as a :class:`SettingsError` naming ``uploads.<name>``."""
+    try:
+        return rule(*args)
+    except ValueError as error:
+        raise SettingsError(f"uploads.{name}: {error}") from None
+
+
 def _path(value: str, here: Path, name: str) -> Path:
-    if not value:
-        raise SettingsError(f"uploads.{name}: must not be empty")
-    path = (here / Path(value).expanduser()).resolve()
+    path = (here / Path(_check(rules.path, name, value)).expanduser()).resolve()
     if path.exists() and not path.is_dir():
         raise SettingsError(f"uploads.{name}: {str(path)!r} exists and is not a directory")
     return path
 
 
-def _size(value: str, name: str) -> int:
-    try:
-        return parse_size(value)
-    except ValueError as error:
-        raise SettingsError(f"uploads.{name}: {error}") from None
+def size_setting(value: str, name: str) -> int:
+    """The size in bytes the setting ``uploads.<name>`` gives (``512KB``, ``8MiB``, ``4GB``: powers of 1024).
+
+    Raises :class:`SettingsError` naming the setting. Public, like
+    :func:`bool_setting` and :func:`duration_setting`, for backends reading
+    their own settings (``uploads.s3.part_size``: ``name`` is ``s3.part_size``).
+    """
+    return _check(rules.size, name, value)
 
 
 def _positive_int(value: str, name: str) -> int:
@@ -112,11 +121,7 @@ def _positive_int(value: str, name: str) -> int:
 
 
 def _extensions(value: str) -> frozenset[str]:
-    extensions = frozenset(word.lstrip(".").lower() for word in value.replace(",", " ").split())
-    for extension in extensions:
-        if not re.fullmatch(r"[^\W_]+", extension):
-            raise SettingsError(f"uploads.allowed_extensions: {extension!r} is not an extension (e.g. mp3 ogg flac)")
-    return extensions
+    return _check(rules.extensions, "allowed_extensions", value)
 
 
 def _types(value: str) -> tuple[str, ...]:
@@ -127,7 +132,11 @@ def _types(value: str) -> tuple[str, ...]:
     return types
 
 
-def _bool(value: str, name: str) -> bool:
+def bool_setting(value: str, name: str) -> bool:
+    """``true``/``yes``/``on``/``1`` or ``false``/``no``/``off``/``0`` (any case) of ``uploads.<name>``.
+
+    Raises :class:`SettingsError` naming the setting.
+    """
     lowered = value.lower()
     if lowered in ("true", "yes", "on", "1"):
         return True
@@ -146,8 +155,11 @@ def _mode(value: str, name: str) -> int:
     return mode
 
 
-def _duration(value: str, name: str) -> float:
-    """``90s``, ``30m``, ``24h``, ``7d``, or a number of seconds."""
+def duration_setting(value: str, name: str) -> float:
+    """Seconds from ``uploads.<name>``: ``90s``, ``30m``, ``24h``, ``7d``, or a whole number of seconds.
+
+    Raises :class:`SettingsError` naming the setting.
+    """
     match = re.fullmatch(r"(\d+)\s*([smhd]?)", value.lower())
     if not match:
         raise SettingsError(f"uploads.{name}: {value!r} is not a duration such as 24h, 30m or 3600")

@@ -2,8 +2,10 @@
 
     add NAME [--admin] [--generate] [--if-missing] [--url URL]   a new account
     list                                             every account
-    disable NAME / enable NAME                       stop (or allow again) signing in and its tokens
-    reset NAME [--generate]                          a new password
+    disable NAME / enable NAME                       stop (or allow again) signing in and its tokens;
+                                                     disabling also ends the account's sessions
+    reset NAME [--generate]                          a new password; ends the account's sessions
+                                                     (its API tokens keep working: revoke them apart)
     token NAME --label L --scope read,upload,delete [--expires DAYS]   a new API token, printed once
     revoke TOKEN_ID                                  revoke a token (ids are in `tokens NAME`)
     tokens NAME                                      a user's tokens
@@ -84,7 +86,7 @@ def run(dbsession: Session, args: argparse.Namespace) -> int:
             flags = [flag for flag, on in (("admin", user.is_admin), ("disabled", user.disabled)) if on]
             print(f"{user.name}\t{user.created:%Y-%m-%d}\t{' '.join(flags)}".rstrip())
     elif args.command in ("disable", "enable"):
-        _user(dbsession, args.name).disabled = args.command == "disable"
+        accounts.set_disabled(_user(dbsession, args.name), args.command == "disable")
         print(f"{args.name} {args.command}d")
     elif args.command == "reset":
         password = _new_password(args.generate)

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, String, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, {% if cookiecutter.access == "accounts" %}ForeignKey, {% endif %}Index, String, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -45,8 +45,8 @@ class StoredFile(Base):
     ``sha256`` the hex digest of the bytes, ``content_type`` the type sniffed
     from them.
 {%- if cookiecutter.access == "accounts" %} ``owner`` is the id of the account that uploaded it
-    (``users.id``); files stored before accounts existed have none, and only
-    an admin sees them.
+    (a foreign key to ``users.id``); files stored before accounts existed
+    have none, and only an admin sees them.
 {%- else %} ``owner`` is empty: this project has no accounts.
 {%- endif %}
     """
@@ -60,7 +60,11 @@ class StoredFile(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     content_type: Mapped[str] = mapped_column(String(255))
     created: Mapped[datetime] = mapped_column(UTCDateTime())
+{%- if cookiecutter.access == "accounts" %}
+    owner: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+{%- else %}
     owner: Mapped[str | None] = mapped_column(String(255), default=None)
+{%- endif %}
     storage_key: Mapped[str] = mapped_column(String(255), unique=True)
 
     # The listing's keyset order: newest first, the id breaking ties.

@@ -8,7 +8,7 @@ terminated (``DELETE``) or expired (cleaning).
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, {% if cookiecutter.access == "accounts" %}ForeignKey, {% endif %}Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .meta import Base
@@ -26,8 +26,9 @@ class UploadInProgress(Base):
     creation, sent back on ``HEAD``; ``filename`` is its ``filename``
     through the sanitizer, ``content_type`` what the first bytes were
     sniffed as (``None`` until they arrived). ``owner`` is
-    ``request.authenticated_userid`` at creation (``None`` without
-    accounts): only the owner may continue or end the upload.
+    ``request.authenticated_userid`` at creation (a foreign key to
+    ``users.id``; ``None`` without accounts): only the owner may continue
+    or end the upload.
     ``partial`` marks a partial upload of the concatenation extension,
     which never becomes a stored file by itself.
 
@@ -52,7 +53,11 @@ class UploadInProgress(Base):
     partial: Mapped[bool] = mapped_column(Boolean, default=False)
     created: Mapped[datetime] = mapped_column(UTCDateTime())
     expires: Mapped[datetime] = mapped_column(UTCDateTime())
+{%- if cookiecutter.access == "accounts" %}
+    owner: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+{%- else %}
     owner: Mapped[str | None] = mapped_column(String(255), default=None)
+{%- endif %}
     locked_by: Mapped[str | None] = mapped_column(String(255), default=None)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 

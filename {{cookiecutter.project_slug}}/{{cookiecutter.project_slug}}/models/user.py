@@ -9,7 +9,7 @@ secret a person was shown once: a copy of the database opens nothing.
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .meta import Base
@@ -20,6 +20,10 @@ class User(Base):
     """One account. ``id`` is 128 random bits in hex (what ``stored_file.owner`` holds).
 
     Accounts are disabled, never deleted, so a file's owner always exists.
+    ``session_generation`` counts the changes that end every session of the
+    account (a new password, disabling it): a session cookie carries the
+    number it was signed in under, and the security policy accepts it only
+    while that is still the account's number (``policy.py``).
     """
 
     __tablename__ = "users"
@@ -30,6 +34,7 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created: Mapped[datetime] = mapped_column(UTCDateTime())
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def __repr__(self) -> str:
         return f"<User {self.name!r}{' admin' if self.is_admin else ''}{' disabled' if self.disabled else ''}>"

@@ -15,9 +15,16 @@
 //     and stays in view while the page scrolls;
 //   * files the server would refuse (too large, extension not allowed) are
 //     refused here, before a byte is sent; the server checks again anyway;
-//   * a stored file joins the top of the list, with a player or thumbnail;
+//   * a dropped folder is read recursively (FileSystemDirectoryEntry) and
+//     every file in it uploaded, as the "Choose a folder" chooser does;
+//   * a stored file joins the top of the table, with its type or thumbnail;
+//   * times show in the reader's time zone (UTC in the tooltip); "Copy link"
+//     copies a file's URL, "Share link" (accounts) makes and copies one that
+//     works without signing in;
 //   * deleting asks for confirmation (the <details> in each row already does
-//     that without script) and removes the row without reloading.
+//     that without script) and removes the row without reloading; "Select
+//     all" and "Delete selected" delete several at once (the form posts the
+//     checked ids without script too).
 //
 // No framework and no build step: plain DOM, loaded with `defer`.
 'use strict';
@@ -491,64 +498,122 @@
 
   // ---------------------------------------------------------- stored files
 
-  /** A row of the stored-files list, the same markup the templates render. */
+  // The stored files are a table (templates/home.*): one row per file with a
+  // checkbox for "Delete selected", a type badge or thumbnail, the name (a
+  // download link), size, upload time and the actions. Script adds the
+  // reader's local time (UTC in the tooltip), "Copy link", "Select all", and
+  // does deletes and share links without leaving the page.
+
+  const fileTable = document.getElementById('file-table');
+  const bulkForm = document.getElementById('bulk-form');
+  const previews = fileTable.dataset.previews === 'on';
+  const thumbnailMaxSize = Number(fileTable.dataset.thumbnailMaxSize);
+  const shareLinks = fileTable.dataset.shareLinks === 'on';
+
+  // The type badge, as views/home.py chooses it from the served type.
+  const KINDS = { image: ['image', 'IMG'], audio: ['audio', 'AUD'], video: ['video', 'VID'], text: ['text', 'TXT'] };
+  const APPLICATION_KINDS = {
+    'application/pdf': ['pdf', 'PDF'],
+    'application/zip': ['archive', 'ZIP'],
+    'application/gzip': ['archive', 'GZ'],
+    'application/x-tar': ['archive', 'TAR'],
+    'application/x-7z-compressed': ['archive', '7Z'],
+    'application/x-xz': ['archive', 'XZ'],
+    'application/x-bzip2': ['archive', 'BZ2'],
+    'application/zstd': ['archive', 'ZST'],
+  };
+  const THUMBNAIL_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/avif', 'image/bmp'];
+
+  /** The media type a file is served with (sniffing.served_type): nothing that runs in a page. */
+  function servedMediaType(contentType) {
+    const type = contentType.split(';')[0].trim().toLowerCase();
+    const active =
+      /(\+xml|script|html)/.test(type) ||
+      ['application/xml', 'text/xml', 'application/wasm', 'application/x-shockwave-flash'].includes(type);
+    return active ? 'application/octet-stream' : type;
+  }
+
+  /** A row of the stored-files table, the same markup the templates render. */
   function createFileRow(stored) {
-    const deleteUrl = `${stored.url}/delete`; // the file_delete route
-    const row = el(
-      'li',
-      { className: 'file' },
-      el(
-        'div',
-        { className: 'file-main' },
-        el('a', { className: 'file-name', href: stored.url, download: '', textContent: stored.filename }),
-        el(
-          'span',
-          { className: 'file-meta' },
-          el('span', { className: 'file-size', textContent: formatSize(stored.size) }),
-          el('time', { className: 'file-time', dateTime: stored.created, textContent: formatCreated(stored.created) }),
-        ),
-        el('code', { className: 'file-sha256', title: 'SHA-256', textContent: stored.sha256 }),
-      ),
-      createPreview(stored),
+    const mediaType = servedMediaType(stored.content_type);
+    const major = mediaType.split('/')[0];
+    const [kind, badge] = KINDS[major] || APPLICATION_KINDS[mediaType] || ['other', 'FILE'];
+    const thumbnail = previews && THUMBNAIL_TYPES.includes(mediaType) && stored.size <= thumbnailMaxSize;
+    const player = previews && (major === 'audio' || major === 'video') ? major : null;
+    const created = formatCreated(stored.created);
+
+    const select = el('input', { type: 'checkbox', className: 'file-select', name: 'id', value: stored.id });
+    select.setAttribute('form', 'bulk-form');
+    select.setAttribute('aria-label', `Select ${stored.filename}`);
+    const typeCell = thumbnail
+      ? el('img', { className: 'thumbnail', src: stored.url, alt: '', title: mediaType, width: 32, height: 32, loading: 'lazy' })
+      : el('span', { className: 'file-type', title: mediaType, textContent: badge });
+    if (!thumbnail) typeCell.dataset.kind = kind;
+    let play = null;
+    if (player) {
+      const media = el(player, { controls: true, preload: 'none', src: stored.url });
+      media.setAttribute('aria-label', stored.filename);
+      play = el('details', { className: 'play' }, el('summary', {}, 'Play', hiddenText(` ${stored.filename}`)), media);
+    }
+    const actions = el(
+      'td',
+      { className: 'file-actions' },
+      el('a', { className: 'download', href: stored.url, download: '' }, 'Download', hiddenText(` ${stored.filename}`)),
+    );
+    if (shareLinks) actions.append(createShareForm(stored));
+    actions.append(
       el(
         'details',
         { className: 'delete' },
         el('summary', {}, 'Delete', hiddenText(` ${stored.filename}`)),
         el(
           'form',
-          { className: 'delete-form', method: 'post', action: deleteUrl },
+          { className: 'delete-form', method: 'post', action: `${stored.url}/delete` }, // the file_delete route
           el('input', { type: 'hidden', name: 'csrf_token', value: csrfToken }),
           el('button', { type: 'submit', className: 'danger' }, 'Confirm delete', hiddenText(` ${stored.filename}`)),
         ),
       ),
     );
+    const nameCell = el(
+      'th',
+      { className: 'file-name-cell', scope: 'row' },
+      el('a', { className: 'file-name', href: stored.url, download: '', textContent: stored.filename }),
+      play,
+    );
+    const row = el(
+      'tr',
+      { className: 'file' },
+      el('td', { className: 'file-check' }, select),
+      el('td', { className: 'file-type-cell' }, typeCell),
+      nameCell,
+      el('td', { className: 'file-size', textContent: formatSize(stored.size) }),
+      el(
+        'td',
+        { className: 'file-when' },
+        el('time', { className: 'file-time', dateTime: stored.created, title: created, textContent: created }),
+      ),
+      actions,
+    );
     row.dataset.id = stored.id;
     row.dataset.sha256 = stored.sha256;
     row.dataset.size = String(stored.size);
-    addKeepButton(row.querySelector('details.delete'));
     enhanceFileRow(row);
     return row;
   }
 
-  /** An audio or video player, or a thumbnail, for types a browser can show. */
-  function createPreview(stored) {
-    const kind = stored.content_type.split('/')[0];
-    const label = `Play ${stored.filename}`;
-    if (kind === 'image') {
-      return el('img', { className: 'preview', src: stored.url, alt: stored.filename, loading: 'lazy' });
-    }
-    if (kind === 'audio' || kind === 'video') {
-      const player = el(kind, { className: 'preview', controls: true, preload: 'metadata', src: stored.url });
-      player.setAttribute('aria-label', label);
-      return player;
-    }
-    return null;
+  /** "Share link" for a file (accounts only: the file_share route). */
+  function createShareForm(stored) {
+    return el(
+      'form',
+      { className: 'share-form', method: 'post', action: `${stored.url}/share` },
+      el('input', { type: 'hidden', name: 'csrf_token', value: csrfToken }),
+      el('button', { type: 'submit' }, 'Share link', hiddenText(` for ${stored.filename}`)),
+    );
   }
 
   function addStoredFile(stored) {
     fileList.prepend(createFileRow(stored)); // newest first, as the server lists them
-    noFiles.hidden = true;
-    showSelection();
+    showListed();
     countFiles(1, stored.size);
   }
 
@@ -561,6 +626,89 @@
     totals.textContent = `${count} ${count === 1 ? 'file' : 'files'}, ${formatSize(size)} in all`;
   }
 
+  /** The table and "Delete selected" while there are rows; "No files yet." otherwise. */
+  function showListed() {
+    const any = fileList.rows.length > 0;
+    noFiles.hidden = any;
+    fileTable.hidden = !any;
+    bulkForm.hidden = !any;
+    showSelection();
+  }
+
+  // ----------------------------------------------------------- local times
+
+  /** A stored file's time in the reader's own time zone, the UTC time in its tooltip. */
+  function localizeTime(time) {
+    const when = new Date(time.dateTime);
+    if (Number.isNaN(when.getTime())) return;
+    time.title = formatCreated(time.dateTime);
+    time.textContent = when.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  }
+
+  // -------------------------------------------------- copy link, share link
+
+  /** Put text on the clipboard; false if the browser refuses (no permission, no secure context). */
+  const copyText = (text) =>
+    navigator.clipboard ? navigator.clipboard.writeText(text).then(() => true, () => false) : Promise.resolve(false);
+
+  /** What the user can copy by hand when the clipboard refuses: the link, selected, in the row. */
+  function showLink(row, link) {
+    const field = row.querySelector('.file-link') || el('input', { className: 'file-link', type: 'text', readOnly: true });
+    field.value = link;
+    field.setAttribute('aria-label', 'Link to copy');
+    row.querySelector('.file-actions').append(field);
+    field.select();
+  }
+
+  /** What script adds to a stored file's row: local time, and "Copy link" before the delete. */
+  function enhanceFileRow(row) {
+    const name = row.querySelector('.file-name');
+    localizeTime(row.querySelector('time.file-time'));
+    // The file's own URL: it downloads for whoever may see the file (under
+    // accounts: you, signed in, or an admin). "Share link" makes one that
+    // works for anybody; it is a separate, deliberate step.
+    const copy = el('button', { type: 'button', className: 'copy-link' }, 'Copy link', hiddenText(` ${name.textContent}`));
+    copy.addEventListener('click', async () => {
+      const link = new URL(name.getAttribute('href'), window.location.href).href;
+      const copied = await copyText(link);
+      copy.replaceChildren(copied ? 'Link copied' : 'Copy failed', hiddenText(` ${name.textContent}`));
+      if (!copied) showLink(row, link);
+      announce(copied ? `Link to ${name.textContent} copied.` : `Copy the link to ${name.textContent} from the field shown.`);
+    });
+    row.querySelector('.download').after(copy);
+    addKeepButton(row.querySelector('details.delete'));
+  }
+
+  // A share link (accounts): made by the server, copied to the clipboard;
+  // without script the form shows it on the account page.
+  fileList.addEventListener('submit', async (event) => {
+    const shareForm = event.target.closest('form.share-form');
+    if (!shareForm) return;
+    event.preventDefault();
+    const row = shareForm.closest('tr.file');
+    const name = row.querySelector('.file-name').textContent;
+    const button = shareForm.querySelector('button');
+    const response = await fetch(shareForm.action, {
+      method: 'POST',
+      headers: { Accept: 'application/json', 'X-CSRF-Token': csrfToken },
+      body: new URLSearchParams({ csrf_token: csrfToken }),
+    }).catch(() => null);
+    const answer = response && parseJson(await response.text());
+    if (!response || response.status !== 201 || !answer || !answer.url) {
+      const reason = (answer && answer.error) || 'The server could not be reached.';
+      showFileError(row, `No share link: ${reason}`);
+      announce(`No share link for ${name}: ${reason}`);
+      return;
+    }
+    const copied = await copyText(answer.url);
+    button.replaceChildren(copied ? 'Share link copied' : 'Share link made', hiddenText(` for ${name}`));
+    if (!copied) showLink(row, answer.url);
+    announce(
+      `${copied ? 'A share link' : 'The share link shown'} for ${name} downloads it without signing in; ` +
+        'revoke it on your account page.',
+    );
+  });
+
   // ----------------------------------------------------------------- delete
 
   // Each row's <details> is the confirmation step: "Delete" opens it and
@@ -568,7 +716,7 @@
   // deletes without leaving the page.
 
   function addKeepButton(details) {
-    const name = details.closest('li.file').querySelector('.file-name').textContent;
+    const name = details.closest('tr.file').querySelector('.file-name').textContent;
     const keep = el('button', { type: 'button', className: 'keep' }, 'Keep', hiddenText(` ${name}`));
     keep.addEventListener('click', () => closeConfirmation(details));
     details.querySelector('form').append(keep);
@@ -598,14 +746,14 @@
     const deleteForm = event.target.closest('form.delete-form');
     if (!deleteForm) return;
     event.preventDefault();
-    const row = deleteForm.closest('li.file');
+    const row = deleteForm.closest('tr.file');
     const name = row.querySelector('.file-name').textContent;
     const response = await fetch(deleteForm.action, {
       method: 'POST',
       headers: { Accept: 'application/json', 'X-CSRF-Token': csrfToken },
     }).catch(() => null);
     if (response && (response.ok || response.status === 404)) {
-      removeFileRow(row); // 404: someone else deleted it first; it is gone either way
+      removeFileRows([row]); // 404: someone else deleted it first; it is gone either way
       announce(`${name} deleted.`);
     } else {
       const answer = response && parseJson(await response.text());
@@ -616,18 +764,96 @@
   });
 
   function showFileError(row, text) {
-    const note = row.querySelector('.file-error') || row.appendChild(el('p', { className: 'file-error' }));
+    const cell = row.querySelector('.file-name-cell');
+    const note = cell.querySelector('.file-error') || cell.appendChild(el('p', { className: 'file-error' }));
     note.textContent = text;
   }
 
-  function removeFileRow(row) {
-    // Keep keyboard users in the list: focus moves to the next row's delete.
-    const next = row.nextElementSibling || row.previousElementSibling;
-    row.remove();
-    countFiles(-1, -Number(row.dataset.size));
-    noFiles.hidden = fileList.children.length > 0;
+  function removeFileRows(rows) {
+    // Keep keyboard users in the table: focus moves to the next row's delete.
+    const last = rows[rows.length - 1];
+    let next = last.nextElementSibling;
+    while (next && rows.includes(next)) next = next.nextElementSibling;
+    next = next || [...fileList.rows].reverse().find((row) => !rows.includes(row));
+    for (const row of rows) {
+      row.remove();
+      countFiles(-1, -Number(row.dataset.size));
+    }
+    showListed();
+    (next ? next.querySelector('details.delete summary') : input).focus();
+  }
+
+  // ------------------------------------------------------------ bulk delete
+
+  // Without script, "Delete selected" posts the checked rows' ids (their
+  // checkboxes belong to #bulk-form) to the files_delete route. Script adds
+  // "Select all", says how many are selected, and deletes without leaving the page.
+  const bulkDetails = bulkForm.querySelector('details');
+  const bulkSummary = bulkDetails.querySelector('summary');
+  const bulkConfirm = bulkForm.querySelector('button[type=submit]');
+  const selectAll = el('input', { type: 'checkbox', id: 'select-all', className: 'file-select' });
+  selectAll.setAttribute('aria-label', 'Select all');
+  fileTable.tHead.querySelector('th.file-check').replaceChildren(selectAll);
+
+  const selectedRows = () => [...fileList.rows].filter((row) => row.querySelector('.file-select').checked);
+
+  function showSelection() {
+    const count = selectedRows().length;
+    const all = fileList.rows.length;
+    bulkSummary.replaceChildren(count ? `Delete ${plural(count, 'selected file')}` : 'Delete selected');
+    bulkConfirm.replaceChildren(`Confirm: delete ${plural(count, 'file')}`);
+    // Nothing selected: nothing to confirm (a <summary> cannot be disabled).
+    bulkSummary.setAttribute('aria-disabled', String(count === 0));
+    if (count === 0) bulkDetails.open = false;
+    selectAll.checked = count > 0 && count === all;
+    selectAll.indeterminate = count > 0 && count < all;
+  }
+
+  bulkSummary.addEventListener('click', (event) => {
+    if (selectedRows().length === 0) {
+      event.preventDefault();
+      announce('Select the files to delete first.');
+    }
+  });
+  fileList.addEventListener('change', (event) => {
+    if (event.target.matches('.file-select')) showSelection();
+  });
+  selectAll.addEventListener('change', () => {
+    for (const box of fileList.querySelectorAll('.file-select')) box.checked = selectAll.checked;
     showSelection();
-    (next ? next.querySelector('summary') : input).focus();
+  });
+  bulkDetails.addEventListener('toggle', () => {
+    if (bulkDetails.open) bulkConfirm.focus();
+  });
+
+  bulkForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const rows = selectedRows();
+    if (!rows.length) return;
+    bulkConfirm.disabled = true;
+    const body = new URLSearchParams(rows.map((row) => ['id', row.dataset.id]));
+    const response = await fetch(bulkForm.action, {
+      method: 'POST',
+      headers: { Accept: 'application/json', 'X-CSRF-Token': csrfToken },
+      body,
+    }).catch(() => null);
+    bulkConfirm.disabled = false;
+    bulkDetails.open = false;
+    if (response && response.ok) {
+      removeFileRows(rows);
+      announce(`${plural(rows.length, 'file')} deleted.`);
+      return;
+    }
+    // All or nothing: the server deleted none of them.
+    const answer = response && parseJson(await response.text());
+    const reason = (answer && answer.error) || 'The server could not be reached.';
+    announce(`Nothing was deleted: ${reason}`);
+    showBulkError(`Nothing was deleted: ${reason}${response && response.status === 404 ? ' Reload the page to see what is left.' : ''}`);
+  });
+
+  function showBulkError(text) {
+    const note = bulkForm.querySelector('.file-error') || bulkForm.appendChild(el('p', { className: 'file-error' }));
+    note.textContent = text;
   }
 
   // -------------------------------------------------- chooser, drop, submit
@@ -668,8 +894,48 @@
     event.preventDefault();
     dragDepth = 0;
     dropzone.classList.remove('dragging');
-    addFiles([...event.dataTransfer.files]);
+    // A dropped folder is an entry to read (its `files` item is the folder
+    // itself, which cannot be uploaded). The entries must be taken now:
+    // the DataTransfer is emptied once this handler returns.
+    const items = [...event.dataTransfer.items].filter((item) => item.kind === 'file');
+    const entries = items.map((item) => (item.webkitGetAsEntry ? item.webkitGetAsEntry() : null));
+    if (!entries.length || entries.includes(null)) {
+      addFiles([...event.dataTransfer.files]); // no entries API: files only, as before
+      return;
+    }
+    announce('Reading the dropped folders…');
+    filesFromEntries(entries).then(({ files, unreadable }) => {
+      addFiles(files);
+      if (unreadable) announce(`${plural(unreadable, 'dropped file')} could not be read and will not be uploaded.`);
+    });
   });
+
+  /** Every file under these FileSystemEntry objects, folders read recursively; and how many could not be read. */
+  async function filesFromEntries(entries) {
+    const files = [];
+    let unreadable = 0;
+    const pending = [...entries];
+    while (pending.length) {
+      const entry = pending.shift();
+      try {
+        if (entry.isFile) files.push(await new Promise((resolve, reject) => entry.file(resolve, reject)));
+        else if (entry.isDirectory) pending.push(...(await readAllEntries(entry.createReader())));
+      } catch {
+        unreadable += 1; // gone since the drop, or not readable
+      }
+    }
+    return { files, unreadable };
+  }
+
+  /** A folder's entries: readEntries() gives them in batches (100 in Chromium) until an empty one. */
+  async function readAllEntries(reader) {
+    const all = [];
+    for (;;) {
+      const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+      if (!batch.length) return all;
+      all.push(...batch);
+    }
+  }
 
   // A file dropped beside the zone would make the browser open it in place
   // of this page, abandoning the uploads: refuse drops everywhere else.
@@ -706,97 +972,8 @@
     input.after(folderLabel, folderInput);
   }
 
-  // ------------------------------------- local times, copy link, bulk delete
-
-  /** Each stored file's time in the reader's own time zone, the UTC time in its tooltip. */
-  function localizeTime(time) {
-    const when = new Date(time.dateTime);
-    if (Number.isNaN(when.getTime())) return;
-    time.title = formatCreated(time.dateTime);
-    time.textContent = when.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-  }
-
-  /** What script adds to a stored file's row: local time, "Copy link", a checkbox for bulk delete. */
-  function enhanceFileRow(row) {
-    const name = row.querySelector('.file-name');
-    const time = row.querySelector('time.file-time');
-    if (time) localizeTime(time);
-    const copy = el('button', { type: 'button', className: 'copy-link' }, 'Copy link', hiddenText(` ${name.textContent}`));
-    copy.addEventListener('click', async () => {
-      const link = new URL(name.getAttribute('href'), window.location.href).href;
-      const copied = await navigator.clipboard?.writeText(link).then(
-        () => true,
-        () => false,
-      );
-      announce(copied ? `Link to ${name.textContent} copied.` : `Copy this link: ${link}`);
-      copy.replaceChildren(copied ? 'Link copied' : 'Copy failed', hiddenText(` ${name.textContent}`));
-    });
-    const select = el('input', { type: 'checkbox', className: 'file-select' });
-    select.setAttribute('aria-label', `Select ${name.textContent}`);
-    select.addEventListener('change', showSelection);
-    row.querySelector('.file-main').prepend(select);
-    row.querySelector('details.delete').before(copy);
-  }
-
-  // Above the list: select all, and delete the selected files (two steps, as each row's delete).
-  const selectAll = el('input', { type: 'checkbox', id: 'select-all' });
-  const bulkDelete = el('button', { type: 'button', className: 'danger bulk-delete', disabled: true }, 'Delete selected');
-  const bulkBar = el(
-    'div',
-    { className: 'bulk' },
-    selectAll,
-    el('label', { htmlFor: 'select-all' }, 'Select all'),
-    bulkDelete,
-  );
-  fileList.before(bulkBar);
-  let confirming = false;
-
-  const selectedRows = () => [...fileList.querySelectorAll('li.file')].filter((row) => row.querySelector('.file-select')?.checked);
-
-  function showSelection() {
-    const count = selectedRows().length;
-    confirming = false;
-    bulkDelete.disabled = count === 0;
-    bulkDelete.textContent = count ? `Delete ${plural(count, 'selected file')}` : 'Delete selected';
-    const all = fileList.querySelectorAll('li.file').length;
-    selectAll.checked = count > 0 && count === all;
-    selectAll.indeterminate = count > 0 && count < all;
-    bulkBar.hidden = all === 0;
-  }
-
-  selectAll.addEventListener('change', () => {
-    for (const box of fileList.querySelectorAll('.file-select')) box.checked = selectAll.checked;
-    showSelection();
-  });
-
-  bulkDelete.addEventListener('click', async () => {
-    const rows = selectedRows();
-    if (!confirming) {
-      confirming = true;
-      bulkDelete.textContent = `Confirm: delete ${plural(rows.length, 'file')}`;
-      return;
-    }
-    bulkDelete.disabled = true;
-    let deleted = 0;
-    for (const row of rows) {
-      const url = row.querySelector('.file-name').getAttribute('href');
-      const response = await fetch(url, { method: 'DELETE', headers: { Accept: 'application/json', 'X-CSRF-Token': csrfToken } }).catch(() => null);
-      if (response && (response.ok || response.status === 404)) {
-        row.remove();
-        countFiles(-1, -Number(row.dataset.size));
-        deleted += 1;
-      } else {
-        showFileError(row, 'Not deleted: the server refused or could not be reached.');
-      }
-    }
-    noFiles.hidden = fileList.children.length > 0;
-    announce(`${plural(deleted, 'file')} deleted.`);
-    showSelection();
-  });
-
   // Dropping needs this script, so only now does the page offer it.
   document.getElementById('drop-hint').hidden = false;
-  for (const details of fileList.querySelectorAll('details.delete')) addKeepButton(details);
-  for (const row of fileList.querySelectorAll('li.file')) enhanceFileRow(row);
-  showSelection();
+  for (const row of fileList.rows) enhanceFileRow(row);
+  showListed();
 })();

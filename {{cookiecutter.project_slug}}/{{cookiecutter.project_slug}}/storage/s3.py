@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..errors import StorageFailed, StoreUnavailable
-from ..settings import SettingsError, UploadSettings, _bool, _duration, _size
+from ..settings import SettingsError, UploadSettings, bool_setting, duration_setting, size_setting
 from . import KEY_PATTERN, NotFound, StoredKey
 
 log = logging.getLogger(__name__)
@@ -147,7 +147,7 @@ class S3Storage:
         bucket = get("bucket")
         if not bucket:
             raise SettingsError("uploads.s3.bucket: must name the bucket that keeps the files")
-        part_size = _size(get("part_size", "8MiB"), "s3.part_size")
+        part_size = size_setting(get("part_size", "8MiB"), "s3.part_size")
         if part_size < MIN_PART_SIZE:
             raise SettingsError("uploads.s3.part_size: must be at least 5MiB, the S3 minimum for a part")
         if part_size * MAX_PARTS < upload_settings.max_size:
@@ -155,7 +155,7 @@ class S3Storage:
         style = get("addressing_style", "auto")
         if style not in ADDRESSING_STYLES:
             raise SettingsError(f"uploads.s3.addressing_style: {style!r} is not one of auto, path, virtual")
-        expiry = _duration(get("presigned_expiry", "5m"), "s3.presigned_expiry")
+        expiry = duration_setting(get("presigned_expiry", "5m"), "s3.presigned_expiry")
         if not 1 <= expiry <= 7 * 86400:
             raise SettingsError("uploads.s3.presigned_expiry: must be between 1 second and 7 days (S3's limit)")
         config = Config(
@@ -178,7 +178,7 @@ class S3Storage:
             prefix=get("prefix"),
             part_size=part_size,
             temp_path=upload_settings.temp_path,
-            redirect_downloads=_bool(get("redirect_downloads", "false"), "s3.redirect_downloads"),
+            redirect_downloads=bool_setting(get("redirect_downloads", "false"), "s3.redirect_downloads"),
             presigned_expiry=expiry,
         )
 
@@ -234,10 +234,14 @@ class S3Storage:
         """Send each part as soon as it is full: at most two parts in memory, sending or filling.
 
         Filling (from the request body) is faster than sending, so usually
-        two parts are on their way at once: a new part is allocated only
-        once fewer than two are in flight.
+        two parts are on their way at once: a part is filled only once
+        fewer than two are in flight, in the buffer of one already sent.
         """
-        in_flight: deque[Future] = deque()
+        # (future, buffer) of each part on its way, oldest first; a buffer
+        # whose part is in the store is filled again, so one upload allocates
+        # at most two part buffers, whatever its size.
+        in_flight: deque[tuple[Future, bytearray]] = deque()
+        free: list[bytearray] = []
         cancelled = threading.Event()
         submitted = 0
 
@@ -251,15 +255,17 @@ class S3Storage:
                 )  # fmt: skip
             staged.parts.append({"PartNumber": number, "ETag": answer["ETag"]})
 
-        def submit(body: bytearray) -> None:
+        def submit(buffer: bytearray) -> None:
             nonlocal submitted
             submitted += 1
-            in_flight.append(self._senders.submit(send, submitted, body))
+            in_flight.append((self._senders.submit(send, submitted, buffer), buffer))
 
         def new_part() -> bytearray:
             while len(in_flight) >= MAX_PARTS_IN_MEMORY:
-                in_flight.popleft().result()  # that part is in the store (or its error is raised here)
-            return bytearray(self.part_size)
+                future, buffer = in_flight.popleft()
+                future.result()  # that part is in the store (or its error is raised here)
+                free.append(buffer)
+            return free.pop() if free else bytearray(self.part_size)
 
         try:
             # Each part is filled in place (one copy of every byte) and handed
@@ -274,17 +280,15 @@ class S3Storage:
                     view = view[taken:]
                     if filled == self.part_size:
                         submit(part)
-                        del part  # the sender holds it now
                         part, filled = new_part(), 0
             if filled or not submitted:
                 del part[filled:]  # the last part may be short (or empty, for an empty file)
                 submit(part)
-            del part
             while in_flight:
-                in_flight.popleft().result()
+                in_flight.popleft()[0].result()
         except BaseException:
             cancelled.set()
-            wait(in_flight)  # let the parts being sent finish (or fail) before the upload is aborted
+            wait([future for future, _ in in_flight])  # let the parts being sent finish before the abort
             raise
 
     def commit(self, staged: S3Staged | S3ResumableStaged) -> None:
@@ -317,7 +321,11 @@ class S3Storage:
         staged.note.unlink(missing_ok=True)
 
     def open(self, key: str, start: int = 0, stop: int | None = None) -> BinaryIO:
-        """A stream of bytes ``start`` to ``stop`` of the object (one ranged ``GetObject``), not seekable."""
+        """A stream of bytes ``start`` to ``stop`` of the object (one ranged ``GetObject``), not seekable.
+
+        Unbuffered: each ``read(n)`` is one read of the store's answer, so
+        serving a block costs one copy (from the socket), not three.
+        """
         name = self._name(key)
         if stop is not None and stop <= start:
             return io.BytesIO(b"")
@@ -326,7 +334,7 @@ class S3Storage:
             arguments["Range"] = f"bytes={start}-{'' if stop is None else stop - 1}"
         with _store_errors(missing=NotFound(key)):
             body = self.client.get_object(**arguments)["Body"]
-        return io.BufferedReader(_ObjectStream(body), buffer_size=1024 * 1024)
+        return _ObjectStream(body)
 
     def presigned_url(self, key: str, content_type: str, content_disposition: str) -> str:
         """A GET URL valid for ``uploads.s3.presigned_expiry`` that makes the store send our headers."""
@@ -701,9 +709,13 @@ class _ObjectStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes (all that is left if negative) as botocore reads them: no copy more."""
         with _store_errors():
-            data = self.body.read(len(buffer))
+            return self.body.read(None if size < 0 else size)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
 
@@ -718,7 +730,8 @@ class _ObjectStream(io.RawIOBase):
 def _store_errors(missing: Exception | None = None) -> Iterator[None]:
     """Turn botocore's errors into refusals: 503 when the store is down or refuses, with the cause.
 
-    ``missing``: what to raise instead for a missing object (``NoSuchKey``, or a 404 without a body).
+    ``missing``: what to raise instead for a missing object (``NoSuchKey``, or a 404 without a body);
+    a missing bucket (``NoSuchBucket``) is a 503 naming ``uploads.s3.bucket``.
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -727,7 +740,11 @@ def _store_errors(missing: Exception | None = None) -> Iterator[None]:
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        if missing is not None and code in ("NoSuchKey", "NoSuchBucket", "404", "NotFound"):
+        if code == "403":  # an answer to HEAD has no body to name the code: a 403 is a refusal
+            code = "AccessDenied"
+        # A missing bucket is not a missing object: the store is unusable
+        # until uploads.s3.bucket names a bucket again (503, not 404).
+        if missing is not None and code in ("NoSuchKey", "404", "NotFound"):
             raise missing from None
         if code in UNAVAILABLE_CODES or status >= 500 or status in (401, 403):
             cause = UNAVAILABLE_CODES.get(code, f"the store answered {status} {code}")

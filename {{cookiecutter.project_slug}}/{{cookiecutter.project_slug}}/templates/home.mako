@@ -32,37 +32,71 @@
   </form>
   <p id="file-totals" class="totals" data-count="${file_count}" data-size="${total_size}">${file_totals}</p>
   <p id="no-files" class="empty"${" hidden" if files else ""}>No files yet.</p>
-  <ul id="file-list" class="files">
-    % for file in files:
-    <li class="file" data-id="${file['id']}" data-sha256="${file['sha256']}" data-size="${file['size']}">
-      <div class="file-main">
-        <a class="file-name" href="${file['url']}" download>${file['filename']}</a>
-        <span class="file-meta"><span class="file-size">${file['size_text']}</span> <time class="file-time" datetime="${file['created']}">${file['created_text']}</time></span>
-        <code class="file-sha256" title="SHA-256">${file['sha256']}</code>
-      </div>
-      % if file['preview'] == 'audio':
-      <audio class="preview" controls preload="metadata" src="${file['url']}" aria-label="Play ${file['filename']}"></audio>
-      % elif file['preview'] == 'image':
-      <img class="preview" src="${file['url']}" alt="${file['filename']}" loading="lazy">
-      % elif file['preview'] == 'video':
-      <video class="preview" controls preload="metadata" src="${file['url']}" aria-label="Play ${file['filename']}"></video>
-      % endif
-      <details class="delete">
-        <summary>Delete<span class="visually-hidden"> ${file['filename']}</span></summary>
-        <form class="delete-form" method="post" action="${file['delete_url']}">
-          <input type="hidden" name="csrf_token" value="${csrf_token}">
-          <button type="submit" class="danger">Confirm delete<span class="visually-hidden"> ${file['filename']}</span></button>
-        </form>
-      </details>
+  <form id="bulk-form" class="bulk" method="post" action="${bulk_delete_url}"${"" if files else " hidden"}>
+    <input type="hidden" name="csrf_token" value="${csrf_token}">
+    <details class="delete bulk-delete">
+      <summary>Delete selected</summary>
+      <button type="submit" class="danger">Confirm: delete the selected files</button>
+    </details>
+  </form>
+  <table id="file-table" class="files" data-previews="${'on' if previews else 'off'}" data-share-links="${'on' if share_links else 'off'}" data-thumbnail-max-size="${thumbnail_max_size}"${"" if files else " hidden"}>
+    <caption class="visually-hidden">Stored files, newest first</caption>
+    <thead>
+      <tr>
+        <th scope="col" class="file-check"><span class="visually-hidden">Selected</span></th>
+        <th scope="col" class="file-type-cell"><span class="visually-hidden">Type</span></th>
+        <th scope="col">Name</th>
+        <th scope="col" class="file-size">Size</th>
+        <th scope="col" class="file-when">Uploaded</th>
+        <th scope="col" class="file-actions"><span class="visually-hidden">Actions</span></th>
+      </tr>
+    </thead>
+    <tbody id="file-list">
+      % for file in files:
+      <tr class="file" data-id="${file['id']}" data-sha256="${file['sha256']}" data-size="${file['size']}">
+        <td class="file-check"><input type="checkbox" class="file-select" name="id" value="${file['id']}" form="bulk-form" aria-label="Select ${file['filename']}"></td>
+        <td class="file-type-cell">
+          % if file['thumbnail']:
+          <img class="thumbnail" src="${file['url']}" alt="" title="${file['media_type']}" width="32" height="32" loading="lazy">
+          % else:
+          <span class="file-type" data-kind="${file['kind']}" title="${file['media_type']}">${file['badge']}</span>
+          % endif
+        </td>
+        <th scope="row" class="file-name-cell">
+          <a class="file-name" href="${file['url']}" download>${file['filename']}</a>
+          % if file['player']:
+          <details class="play">
+            <summary>Play<span class="visually-hidden"> ${file['filename']}</span></summary>
+            % if file['player'] == 'audio':
+            <audio controls preload="none" src="${file['url']}" aria-label="${file['filename']}"></audio>
+            % else:
+            <video controls preload="none" src="${file['url']}" aria-label="${file['filename']}"></video>
+            % endif
+          </details>
+          % endif
+        </th>
+        <td class="file-size">${file['size_text']}</td>
+        <td class="file-when"><time class="file-time" datetime="${file['created']}" title="${file['created_text']}">${file['created_text']}</time></td>
+        <td class="file-actions">
+          <a class="download" href="${file['url']}" download>Download<span class="visually-hidden"> ${file['filename']}</span></a>
 {%- if cookiecutter.access == "accounts" %}
-      <form class="share-form" method="post" action="${file['share_url']}">
-        <input type="hidden" name="csrf_token" value="${csrf_token}">
-        <button type="submit">Share link<span class="visually-hidden"> for ${file['filename']}</span></button>
-      </form>
+          <form class="share-form" method="post" action="${file['share_url']}">
+            <input type="hidden" name="csrf_token" value="${csrf_token}">
+            <button type="submit">Share link<span class="visually-hidden"> for ${file['filename']}</span></button>
+          </form>
 {%- endif %}
-    </li>
-    % endfor
-  </ul>
+          <details class="delete">
+            <summary>Delete<span class="visually-hidden"> ${file['filename']}</span></summary>
+            <form class="delete-form" method="post" action="${file['delete_url']}">
+              <input type="hidden" name="csrf_token" value="${csrf_token}">
+              <button type="submit" class="danger">Confirm delete<span class="visually-hidden"> ${file['filename']}</span></button>
+            </form>
+          </details>
+        </td>
+      </tr>
+      % endfor
+    </tbody>
+  </table>
   % if older_url or newest_url:
   <nav class="pages" aria-label="More stored files">
     % if newest_url:

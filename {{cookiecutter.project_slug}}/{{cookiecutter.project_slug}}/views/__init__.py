@@ -3,7 +3,7 @@
 from pyramid.request import Request
 
 from ..models import StoredFile
-from ..negotiation import preferred_offer
+from ..negotiation import prefers_json
 
 # Where this project's page templates live; the extension is the template
 # language chosen when the project was generated.
@@ -23,7 +23,7 @@ def wants_json(request: Request) -> bool:
     other one, ``*/*`` alone included (curl, requests, ``fetch()``), gets the
     page: see ``negotiation.py``.
     """
-    return preferred_offer(request.headers.get("Accept"), ["text/html", "application/json"]) == "application/json"
+    return prefers_json(request.headers.get("Accept"))
 
 
 def absolute_url(request: Request, route_name: str, **parts: object) -> str:

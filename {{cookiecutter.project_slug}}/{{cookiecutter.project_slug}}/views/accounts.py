@@ -81,7 +81,7 @@ def signin(request: Request) -> Response:
         throttle.failed(*keys)
         return _signin_refused(request, 400, "Wrong name or password", name=name)
     throttle.succeeded(keys[0])
-    remember(request, user.id)
+    remember(request, user.id, session_generation=user.session_generation)
     return HTTPSeeOther(_local_path(form.get("next")) or request.route_path("home"))
 
 

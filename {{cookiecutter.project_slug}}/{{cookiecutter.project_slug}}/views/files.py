@@ -1,6 +1,7 @@
 {%- macro PERM(name) %}{% if cookiecutter.access == "accounts" %}, permission="{{ name }}"{% endif %}{% endmacro -%}
-"""The ``/files`` API: upload, list, download, delete."""
+"""The ``/files`` API: upload, list, download, delete (one file, or several at once)."""
 
+import json
 from functools import partial
 from urllib.parse import parse_qs
 
@@ -22,6 +23,10 @@ from . import absolute_url, file_json, wants_json
 
 # A delete form carries one short token; refuse to read more than this.
 MAX_FORM_BYTES = 4096
+# A bulk delete names at most this many files (a page lists at most catalogue.MAX_LIMIT),
+# each a 32-character id: its form or JSON body stays far under MAX_BULK_BYTES.
+MAX_BULK_FILES = catalogue.MAX_LIMIT
+MAX_BULK_BYTES = 64 * 1024
 
 
 @view_config(route_name="files", request_method="POST"{{ PERM("upload") }})
@@ -103,16 +108,74 @@ def delete_form(request: Request) -> Response:
     return HTTPSeeOther(request.route_path("home"))
 
 
-def _delete(request: Request) -> None:
+@view_config(route_name="files_delete", request_method="POST"{{ PERM("delete") }})
+def delete_many(request: Request) -> Response:
+    """Remove several files at once: the page's "Delete selected", or a script.
+
+    The body is the page's form (``application/x-www-form-urlencoded``: one
+    ``id`` field per file and ``csrf_token``) or JSON (``{"ids": [...]}``,
+    with the ``X-CSRF-Token`` header{% if cookiecutter.access == "accounts" %} or a bearer token{% endif %}). All or nothing: if
+    one id names no file {% if cookiecutter.access == "accounts" %}the requester may delete (unknown, or someone
+    else's) {% endif %}the answer is 404 and no file is deleted. Each file goes as
+    a single delete does: its record, then its bytes once that is committed.
+
+    Answers ``{"deleted": [id, ...]}`` (200) to JSON clients and a 303 to the
+    page otherwise; 400 for a missing CSRF token, no id, or more than
+    :data:`MAX_BULK_FILES` ids.
+    """
+    ids, form_token = _bulk_ids(request)
+    if not (header_csrf_valid(request) or csrf_valid(request, form_token)):
+        raise BadRequest("Missing or wrong CSRF token: reload the page and try again")
+    if not ids:
+        raise BadRequest("No file was selected: select the files to delete first")
+    if len(ids) > MAX_BULK_FILES:
+        raise BadRequest(f"At most {MAX_BULK_FILES} files can be deleted at once")
+    _delete(request, *ids)
+    if wants_json(request):
+        return Response(json_body={"deleted": ids})
+    return HTTPSeeOther(request.route_path("home", _query={"deleted": len(ids)}))
+
+
+def _delete(request: Request, *file_ids: str) -> None:
+    """Remove the files ``file_ids`` (the URL's by default), all or none.
+
+    404 if one names no file{% if cookiecutter.access == "accounts" %} the requester may delete{% endif %}.
+    """
+    file_ids = file_ids or (request.matchdict["id"],)
     try:
 {%- if cookiecutter.access == "accounts" %}
         # Someone else's file is "not found": the delete matches the id and the owner.
-        catalogue.remove(request.dbsession, request.storage, request.matchdict["id"], owner=owner_filter(request))
+        catalogue.remove(request.dbsession, request.storage, *file_ids, owner=owner_filter(request))
 {%- else %}
-        catalogue.remove(request.dbsession, request.storage, request.matchdict["id"])
+        catalogue.remove(request.dbsession, request.storage, *file_ids)
 {%- endif %}
-    except NotFound:
-        raise HTTPNotFound("No stored file has this id") from None
+    except NotFound as missing:
+        # Raised, the 404 aborts the transaction: the records removed before it come back.
+        raise HTTPNotFound(f"No stored file has the id {missing.args[0][:40]!r}") from None
+
+
+def _bulk_ids(request: Request) -> tuple[list[str], str | None]:
+    """The ids a bulk delete names (each once, in order), and the form's CSRF token if it has one."""
+    body = request.body_file.read(MAX_BULK_BYTES + 1)
+    if len(body) > MAX_BULK_BYTES:
+        raise BadRequest(f"The list of files to delete is larger than {MAX_BULK_BYTES} bytes")
+    if request.content_type == "application/x-www-form-urlencoded":
+        try:
+            fields = parse_qs(body.decode("latin-1"), max_num_fields=MAX_BULK_FILES + 2)
+        except ValueError:  # more fields than that
+            raise BadRequest(f"At most {MAX_BULK_FILES} files can be deleted at once") from None
+        ids, token = fields.get("id", []), fields.get(CSRF_FIELD, [None])[0]
+    elif request.content_type == "application/json":
+        try:
+            ids = json.loads(body).get("ids")
+        except (ValueError, AttributeError):
+            ids = None
+        if not isinstance(ids, list) or not all(isinstance(file_id, str) for file_id in ids):
+            raise BadRequest('Send the files to delete as JSON: {"ids": ["id", ...]}')
+        token = None
+    else:
+        raise BadRequest("Send the files to delete as a form (application/x-www-form-urlencoded) or as JSON")
+    return list(dict.fromkeys(ids)), token
 
 
 def _form_token(request: Request) -> str | None:

@@ -16,12 +16,30 @@ from ..policy import may_see, owner_filter
 {%- endif %}
 from ..security import csrf_token
 from ..sizes import format_size
-from ..sniffing import served_type
+from ..sniffing import media_type_of, served_type
+from ..storage import ServesDirectly
 from . import HOME_TEMPLATE
 
-# Served types the page can play or show inline, from the download route (an
-# SVG is image/svg+xml but served as application/octet-stream: no preview).
-_PREVIEWS = {"audio": "audio", "image": "image", "video": "video"}
+# Each stored file's row shows a small type badge, from the type sniffed at
+# upload and as it is served (an SVG is served as application/octet-stream):
+# (kind, the badge's text). The page's script (static/upload.js) knows the same.
+_KINDS = {"image": ("image", "IMG"), "audio": ("audio", "AUD"), "video": ("video", "VID"), "text": ("text", "TXT")}
+_APPLICATION_KINDS = {
+    "application/pdf": ("pdf", "PDF"),
+    "application/zip": ("archive", "ZIP"),
+    "application/gzip": ("archive", "GZ"),
+    "application/x-tar": ("archive", "TAR"),
+    "application/x-7z-compressed": ("archive", "7Z"),
+    "application/x-xz": ("archive", "XZ"),
+    "application/x-bzip2": ("archive", "BZ2"),
+    "application/zstd": ("archive", "ZST"),
+}
+_OTHER_KIND = ("other", "FILE")
+# Thumbnails are the image itself (no resizing on the server), so only small
+# ones, and only in formats every browser draws. They are safe in the page:
+# served with their sniffed type, nosniff, and an <img> never runs script.
+THUMBNAIL_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp"})
+THUMBNAIL_MAX_SIZE = 2 * 1024 * 1024
 # ``?stored=`` names the files of one upload (at most uploads.max_files); look up no more.
 MAX_STORED_SHOWN = 100
 
@@ -35,7 +53,7 @@ def home(request: Request) -> dict[str, object]:
 
     ``?stored=id,id`` (set after a form upload) adds a message.
     """
-    return page_values(request, message=_stored_message(request))
+    return page_values(request, message=_stored_message(request) or _deleted_message(request))
 
 
 @view_config(route_name="favicon", request_method=("GET", "HEAD"))
@@ -91,6 +109,11 @@ def page_values(request: Request, *, message: str | None = None, error: str | No
         "newest_url": request.route_path("home", _query={"q": q} if q else {}) if cursor else None,
         "q": q or "",
         "search_url": request.route_path("home"),
+        "bulk_delete_url": request.route_path("files_delete"),
+        "previews": _previews(request),
+        # Under accounts each row offers "Share link" (views/accounts.py); the page's script adds it to new rows.
+        "share_links": {{ "True" if cookiecutter.access == "accounts" else "False" }},
+        "thumbnail_max_size": THUMBNAIL_MAX_SIZE,
         "max_size": upload_settings.max_size,
         "max_size_text": format_size(upload_settings.max_size),
         "max_files": upload_settings.max_files,
@@ -127,8 +150,22 @@ def chrome_values(request: Request) -> dict[str, object]:
 {%- endif %}
 
 
+def _previews(request: Request) -> bool:
+    """Whether the page may show thumbnails and players: not when downloads redirect to the store.
+
+    The page's Content-Security-Policy allows images and media from this
+    site only (``security.PAGE_POLICY``), and would block the redirect.
+    """
+    storage = request.storage
+    return not (isinstance(storage, ServesDirectly) and storage.redirect_downloads)
+
+
 def _file_row(request: Request, info: StoredFile) -> dict[str, object]:
     created = info.created
+    media_type = media_type_of(served_type(info.content_type))
+    major = media_type.partition("/")[0]
+    kind, badge = _KINDS.get(major) or _APPLICATION_KINDS.get(media_type, _OTHER_KIND)
+    previews = _previews(request)
     return {
         "id": info.id,
         "filename": info.filename,
@@ -137,14 +174,27 @@ def _file_row(request: Request, info: StoredFile) -> dict[str, object]:
         "sha256": info.sha256,
         "created": created.isoformat(timespec="microseconds"),
         "created_text": created.strftime("%Y-%m-%d %H:%M UTC"),
+        "media_type": media_type,
+        "kind": kind,
+        "badge": badge,
+        "thumbnail": previews and media_type in THUMBNAIL_TYPES and info.size <= THUMBNAIL_MAX_SIZE,
+        "player": major if previews and major in ("audio", "video") else None,
         "url": request.route_path("file", id=info.id),
         "delete_url": request.route_path("file_delete", id=info.id),
 {%- if cookiecutter.access == "accounts" %}
         "share_url": request.route_path("file_share", id=info.id),
 {%- endif %}
-        "preview": _PREVIEWS.get(served_type(info.content_type).partition("/")[0]),
         "content_type": info.content_type,
     }
+
+
+def _deleted_message(request: Request) -> str | None:
+    """``?deleted=N``, where "Delete selected" sends the page without script."""
+    value = request.GET.get("deleted", "")
+    count = int(value) if value.isascii() and value.isdigit() and len(value) < 6 else 0
+    if not 0 < count <= catalogue.MAX_LIMIT:  # no more can be deleted at once
+        return None
+    return f"Deleted {count} file{'' if count == 1 else 's'}."
 
 
 def _stored_message(request: Request) -> str | None:

@@ -11,7 +11,7 @@ from alembic import op
 from {{ cookiecutter.project_slug }}.models.stored_file import UTCDateTime
 
 revision = "0002_accounts"
-# The last migration: a project baked with access=open has none of this and stops one step earlier.
+# A project baked with access=open has none of this (nor 0003 and 0004) and stops one step earlier.
 down_revision = "0002_uploads_in_progress"
 branch_labels = None
 depends_on = None
