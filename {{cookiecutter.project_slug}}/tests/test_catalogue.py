@@ -19,7 +19,7 @@ from .helpers import BOTH_DATABASES, JSON, LiveServer, list_all, on_both_backend
 
 pytestmark = pytest.mark.parametrize("database_url", BOTH_DATABASES, indirect=True)
 
-ROW = re.compile(r'<li class="file" data-id="([0-9a-f]{32})"')
+ROW = re.compile(r'<tr class="file" data-id="([0-9a-f]{32})"')
 TOTALS = re.compile(r'id="file-totals" class="totals" data-count="(?P<count>\d+)" data-size="(?P<size>\d+)"')
 OLDER_LINK = re.compile(r'<a href="(/\?cursor=[^"]+)" rel="next">')
 

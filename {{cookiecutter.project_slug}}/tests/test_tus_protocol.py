@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from {{ cookiecutter.project_slug }} import main
+from {{ cookiecutter.project_slug }} import {% if cookiecutter.access == "accounts" %}accounts, {% endif %}main
 from {{ cookiecutter.project_slug }}.models import UploadInProgress
 from {{ cookiecutter.project_slug }}.resumable import holder_name
 
@@ -315,7 +315,13 @@ def test_another_owners_upload_is_404(app, live_server, session):
     url = create(session, live_server.url, len(BODY))
     factory = app.registry["dbsession_factory"]
     with factory() as dbsession, dbsession.begin():
-        dbsession.get(UploadInProgress, url.rsplit("/", 1)[1]).owner = "someone else"
+        upload = dbsession.get(UploadInProgress, url.rsplit("/", 1)[1])
+{%- if cookiecutter.access == "accounts" %}
+        # The owner is an account (a foreign key): hand the upload to another one.
+        upload.owner = accounts.add_user(dbsession, "someone-else", "someone-else's password").id
+{%- else %}
+        upload.owner = "someone else"
+{%- endif %}
     assert patch(session, url, 0, BODY[:10]).status_code == 404
     assert session.head(url, timeout=10).status_code == 404
 
