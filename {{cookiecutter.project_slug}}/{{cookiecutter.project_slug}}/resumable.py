@@ -61,7 +61,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from . import catalogue, tus
 from .buffer import LimitExceeded, file_buffer
-from .errors import StorageFailed, StoreUnavailable, UnsupportedType
+from .errors import StorageFailed, UnsupportedType, UploadRejected
 from .hashing import BackgroundSha256
 from .models import StoredFile, UploadInProgress, begin_write
 from .receiving import Measured, new_record
@@ -392,7 +392,9 @@ class Resumable:
             raise tus.UploadLocked("This upload has all its bytes and is being stored now; ask again soon") from None
         try:
             return self._complete(self._locked_row(upload_id), holder)
-        except (StoreUnavailable, StorageFailed, SQLAlchemyError) as error:
+        except (UploadRejected, SQLAlchemyError) as error:
+            if isinstance(error, UploadRejected) and error.status_code < 500:
+                raise  # not a failure of the store or the database (423: another request took over)
             log.warning("upload %s: completing it failed again: %s", upload_id, error)
             raise tus.UploadLocked("This upload has all its bytes, but storing them failed; ask again later") from error
 
@@ -473,7 +475,11 @@ class Resumable:
         if not committed:
             yield from self.storage.read_resumable(upload.storage_key, upload.offset)
             return
-        with contextlib.closing(self.storage.open(upload.storage_key)) as file:
+        try:
+            file = self.storage.open(upload.storage_key)
+        except NotFound:
+            raise StorageFailed("The bytes of this upload are missing from the store") from None
+        with contextlib.closing(file):
             while chunk := file.read(READ_BYTES):
                 yield chunk
 
