@@ -4,6 +4,7 @@ On a real PostgreSQL server that is stopped (``pg_ctl stop -m immediate``,
 as in an outage) and started again while the application keeps running.
 """
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from {{ cookiecutter.project_slug }}.storage.local import LocalStorage
 from .bodies import everything_under
 from .helpers import JSON, LiveServer, upload
 from .postgresql import PostgreSQLServer
+from .tus_helpers import GATED, GatedLocalStorage, create, in_thread, patch, tus_session, twin
 
 UNAVAILABLE = "The catalogue database is unavailable; nothing was changed. Try again in a moment."
 
@@ -117,3 +119,33 @@ def test_a_failing_insert_removes_the_bytes_it_was_recording(live_server: LiveSe
 def test_only_requests_without_a_body_to_copy_are_retried(method: str, attempts: int | None) -> None:
     """``None``: ``retry.attempts``; 1: never again, so no upload body is ever copied to be replayed."""
     assert retry_attempts(Request.blank("/files", method=method)) == attempts
+
+
+@pytest.mark.tus
+@pytest.mark.postgresql
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_tus_completion_the_database_refused_is_completed_by_a_patch_at_the_end_once_it_is_back(
+    make_live_server, outage: PostgreSQLServer
+) -> None:
+    """The bytes committed before the database failed are kept, and recorded once by the next attempt."""
+    GatedLocalStorage.reset()
+    server = make_live_server(storage=GATED, allowed_extensions="", allowed_types="")
+    session = tus_session(server)
+    data = b"completed after the outage\n" * 1000
+    url = create(session, server.url, len(data))
+    upload_id = url.rsplit("/", 1)[1]
+    last, answers = in_thread(lambda: patch(twin(session), url, 0, data))
+    completing = GatedLocalStorage.completing.wait(60)
+    outage.stop()
+    GatedLocalStorage.gate.set()
+    last.join()
+    assert completing
+    assert answers[0].status_code == 503
+
+    outage.start()
+    retried = patch(session, url, len(data), b"")  # the last chunk's offset, no bytes
+    assert retried.status_code == 204
+    assert session.get(retried.headers["Upload-File-Location"], timeout=30).content == data
+    listed = session.get(server.url + "/files", headers=JSON, timeout=30).json()["files"]
+    assert [(info["id"], info["sha256"]) for info in listed] == [(upload_id, hashlib.sha256(data).hexdigest())]
+    assert stored(server) == [server.storage_path / upload_id]

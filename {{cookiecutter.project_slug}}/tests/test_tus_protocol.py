@@ -30,7 +30,20 @@ from {{ cookiecutter.project_slug }}.models import UploadInProgress
 from {{ cookiecutter.project_slug }}.resumable import holder_name
 
 from .helpers import BOTH_DATABASES, JSON, PROJECT, TESTING_INI, LiveServer, on_both_backends, server_options
-from .tus_helpers import OCTETS, TUS, backdate, create, metadata, patch, run_clean, tus_session
+from .tus_helpers import (
+    GATED,
+    OCTETS,
+    TUS,
+    GatedLocalStorage,
+    backdate,
+    create,
+    in_thread,
+    metadata,
+    patch,
+    run_clean,
+    tus_session,
+    twin,
+)
 
 pytestmark = [pytest.mark.tus, pytest.mark.server]
 
@@ -301,6 +314,30 @@ def test_a_lease_held_by_a_dead_process_of_this_host_is_taken_over(app, live_ser
         upload.locked_by = f"{holder_name().rpartition(':')[0]}:{dead.pid}:0000"
         upload.locked_until = datetime.now(UTC) + timedelta(hours=1)
     assert patch(session, url, 0, BODY[:10]).status_code == 204
+
+
+@pytest.mark.parametrize("method", ["DELETE", "HEAD", "PATCH"])
+def test_a_request_while_the_last_patch_completes_the_upload_is_423_and_the_file_is_stored_whole(
+    make_live_server, method
+):
+    """The lease covers the completion: nothing can remove the bytes being hashed and committed."""
+    GatedLocalStorage.reset()
+    server = make_live_server(storage=GATED)
+    session = tus_session(server)
+    url = create(session, server.url, len(BODY))
+    last, answers = in_thread(lambda: patch(twin(session), url, 0, BODY))
+    try:
+        completing = GatedLocalStorage.completing.wait(60)
+        headers = {**OCTETS, "Upload-Offset": str(len(BODY))} if method == "PATCH" else {}
+        during = session.request(method, url, headers=headers, timeout=30)
+    finally:
+        GatedLocalStorage.gate.set()
+        last.join()
+    assert completing
+    assert during.status_code == 423
+    (answer,) = answers
+    assert answer.status_code == 204
+    assert session.get(answer.headers["Upload-File-Location"], timeout=30).content == BODY
 
 
 def test_a_patch_on_a_finished_upload_is_410(live_server, session):

@@ -9,18 +9,21 @@ neither. Parts are 5 MiB (conftest's ``app_settings``), S3's smallest.
 """
 
 import hashlib
+import io
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import delete
+from tusclient.client import TusClient
 
 from {{ cookiecutter.project_slug }}.models import UploadInProgress
 
 from .ceph import CephCluster, bucket_contents
 from .helpers import JSON, LiveServer
-from .tus_helpers import backdate, create, patch, run_clean, tus_session
+from .tus_helpers import backdate, client_headers, create, lease_held_elsewhere, patch, run_clean, tus_session
 
 pytestmark = [pytest.mark.s3, pytest.mark.tus, pytest.mark.server]
 
@@ -140,3 +143,35 @@ def test_chunks_sent_to_two_instances_make_one_identical_file(pserve: Callable, 
     listed = sessions[1].get(servers[1].url + "/files", headers=JSON, timeout=30).json()["files"]
     assert [(file["id"], file["sha256"]) for file in listed] == [(url, hashlib.sha256(data).hexdigest())]
     assert sessions[0].get(answer.headers["Upload-File-Location"], timeout=60).content == data
+
+
+def test_a_completion_the_store_refused_is_finished_once_by_tuspy_when_the_store_is_back(
+    app: object, live_server: LiveServer, ceph: CephCluster, s3_settings: dict[str, str]
+) -> None:
+    data = b"%PDF-1.4\n" + os.urandom(100_000)  # one tail: the last PATCH writes it, completion makes the object
+    session = tus_session(live_server)
+    url = create(session, live_server.url, len(data))
+    upload_id = url.rsplit("/", 1)[1]
+    bucket_name = s3_settings["uploads.s3.bucket"]
+    the_object = f"arn:aws:s3:::{bucket_name}/{s3_settings['uploads.s3.prefix']}{upload_id}"  # not its tail
+    statement = {"Effect": "Deny", "Principal": "*", "Action": ["s3:PutObject"], "Resource": [the_object]}
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    ceph.client().put_bucket_policy(Bucket=bucket_name, Policy=policy)
+    try:
+        refused = patch(session, url, 0, data)
+        still_refused = session.head(url, timeout=30)
+    finally:
+        ceph.client().delete_bucket_policy(Bucket=bucket_name)
+    assert refused.status_code == 503
+    assert "refused access" in refused.json()["error"]
+    assert still_refused.status_code == 423  # what tus clients retry after a delay
+    with lease_held_elsewhere(app, upload_id):  # as if another instance were completing it now
+        assert session.head(url, timeout=30).status_code == 423
+
+    client = TusClient(live_server.url + "/uploads/", headers=client_headers(session))
+    resumed = client.uploader(file_stream=io.BytesIO(data), url=url, chunk_size=MIB)  # its HEAD completes it
+    resumed.upload()
+    assert resumed.offset == len(data)
+    listed = session.get(live_server.url + "/files", headers=JSON, timeout=30).json()["files"]
+    assert [(info["id"], info["sha256"]) for info in listed] == [(upload_id, hashlib.sha256(data).hexdigest())]
+    assert session.get(f"{live_server.url}/files/{upload_id}", timeout=60).content == data

@@ -1,9 +1,11 @@
-"""Helpers for the tus tests: sessions that speak tus, uploads made step by step, raw requests."""
+"""Helpers for the tus tests: sessions that speak tus, uploads made step by step, raw requests, a gated backend."""
 
 import base64
 import contextlib
 import io
 import socket
+import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -12,11 +14,69 @@ import requests
 
 from {{ cookiecutter.project_slug }} import cleaning
 from {{ cookiecutter.project_slug }}.models import UploadInProgress
+from {{ cookiecutter.project_slug }}.storage.local import LocalStorage
 
 from .helpers import LiveServer, write_ini
 
 TUS = {"Tus-Resumable": "1.0.0"}
 OCTETS = {"Content-Type": "application/offset+octet-stream"}
+
+
+# ``uploads.storage`` naming GatedLocalStorage (a backend may be given by its dotted name).
+GATED = "tests.tus_helpers.GatedLocalStorage"
+
+
+class GatedLocalStorage(LocalStorage):
+    """The local backend, whose completion of a resumable upload waits at a gate the test opens.
+
+    A real backend (chosen with ``uploads.storage = GATED``) that makes an
+    interleaving deterministic: :attr:`completing` is set when a completion
+    starts, which then waits for :attr:`gate`. Call :meth:`reset` first.
+    """
+
+    completing = threading.Event()
+    gate = threading.Event()
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.completing, cls.gate = threading.Event(), threading.Event()
+
+    def complete_resumable(self, key: str, size: int) -> object:
+        type(self).completing.set()
+        if not type(self).gate.wait(60):
+            raise TimeoutError("the test never opened the gate")
+        return super().complete_resumable(key, size)
+
+
+def in_thread(call: Callable[[], requests.Response]) -> tuple[threading.Thread, list[requests.Response]]:
+    """Start ``call`` in a thread; the thread, and the list its answer goes to (join the thread first)."""
+    answers: list[requests.Response] = []
+    thread = threading.Thread(target=lambda: answers.append(call()))
+    thread.start()
+    return thread, answers
+
+
+def twin(session: requests.Session) -> requests.Session:
+    """Another session acting as ``session`` (same cookies and headers), for a request from another thread."""
+    other = requests.Session()
+    other.headers.update(session.headers)
+    other.cookies.update(session.cookies)
+    return other
+
+
+@contextlib.contextmanager
+def lease_held_elsewhere(app: object, upload_id: str) -> Iterator[None]:
+    """The upload's lease taken in the catalogue, as a request on another instance holds it."""
+    factory = app.registry["dbsession_factory"]
+    with factory() as dbsession, dbsession.begin():
+        upload = dbsession.get(UploadInProgress, upload_id)
+        upload.locked_by, upload.locked_until = "another-host:1:0000", datetime.now(UTC) + timedelta(hours=1)
+    try:
+        yield
+    finally:
+        with factory() as dbsession, dbsession.begin():
+            upload = dbsession.get(UploadInProgress, upload_id)
+            upload.locked_by, upload.locked_until = None, None
 
 
 def tus_session(server: LiveServer) -> requests.Session:

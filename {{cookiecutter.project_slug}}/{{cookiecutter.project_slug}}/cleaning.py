@@ -35,7 +35,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import catalogue
-from .models import SchemaNotReady, StoredFile, check_schema, get_engine, get_session_factory, get_tm_session
+from .models import (
+    SchemaNotReady,
+    StoredFile,
+    UploadInProgress,
+    check_schema,
+    get_engine,
+    get_session_factory,
+    get_tm_session,
+)
 from .resumable import Resumable
 from .settings import SettingsError, load
 from .storage import KEY_PATTERN, AbortsStale, Storage, StoredKey, from_settings, supports_resumable
@@ -80,7 +88,12 @@ def import_json_records(storage: Storage, factory: sessionmaker[Session]) -> int
 
 
 def unrecorded(storage: Storage, factory: sessionmaker[Session], older_than: float) -> Iterator[StoredKey]:
-    """Keys older than ``older_than`` seconds that no record names."""
+    """Keys older than ``older_than`` seconds that no record names.
+
+    An upload in progress names its key too: a completion that committed the
+    bytes but failed to record them keeps them there for the next attempt
+    (``resumable.py``).
+    """
     old = (
         stored for stored in storage.list_keys() if stored.age >= older_than and not _awaits_import(storage, stored.key)
     )
@@ -89,6 +102,9 @@ def unrecorded(storage: Storage, factory: sessionmaker[Session], older_than: flo
             dbsession = get_tm_session(factory, transaction.manager)
             names = [stored.key for stored in batch]
             recorded = set(dbsession.scalars(select(StoredFile.storage_key).where(StoredFile.storage_key.in_(names))))
+            recorded.update(
+                dbsession.scalars(select(UploadInProgress.storage_key).where(UploadInProgress.storage_key.in_(names)))
+            )
         yield from (stored for stored in batch if stored.key not in recorded)
 
 

@@ -17,6 +17,18 @@ next append drops: the offset a ``HEAD`` reports never counts bytes a crash
 could lose. The last ``PATCH`` makes the bytes an ordinary stored file (the
 same record as a form upload, made by :func:`receiving.new_record`).
 
+Completion happens under the lease too: the last ``PATCH`` records the
+offset (now the length) but keeps the lease until the stored file is
+recorded, in the transaction that deletes the upload's row. Meanwhile a
+``DELETE``, a ``PATCH`` or a ``HEAD`` of that upload is answered 423, on
+any instance: nothing can remove the bytes being hashed and committed. If
+completion fails (the store or the database down), the lease is given back
+and the upload stays at offset = length, *awaiting completion*; the next
+``HEAD`` (what tus clients send to resume) or ``PATCH`` at that offset
+completes it. Each step of :meth:`Resumable._complete` can be repeated:
+bytes committed by an attempt whose record failed are kept (cleaning
+leaves a key an upload in progress names) and found again by the next.
+
 The SHA-256 of the file is computed as the chunks arrive when this process
 saw every byte (its running state is kept in memory per upload); when a
 chunk went to another instance, or the process restarted, the bytes are
@@ -44,11 +56,12 @@ from typing import BinaryIO
 
 from pyramid.config import Configurator
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import catalogue, tus
 from .buffer import LimitExceeded, file_buffer
-from .errors import UnsupportedType
+from .errors import StorageFailed, UnsupportedType, UploadRejected
 from .hashing import BackgroundSha256
 from .models import StoredFile, UploadInProgress, begin_write
 from .receiving import Measured, new_record
@@ -67,6 +80,10 @@ LEASE = timedelta(minutes=10)
 READ_BYTES = 1024 * 1024
 # Running hashes kept in memory (a few hundred bytes each).
 MAX_HASHES = 10_000
+# The leases this process holds now, by holder: one whose holder names this
+# process but is not here was left by a request that could not give it back
+# (the database was down), and is taken over at once (see _acquire).
+_HELD: set[str] = set()
 
 
 def holder_name() -> str:
@@ -245,8 +262,13 @@ class Resumable:
             limit = (length if length is not None else self.settings.max_size) - offset
             if declared is not None and declared > limit:
                 raise tus.TooLarge("The chunk goes past the upload's Upload-Length")
+            if _awaits_completion(upload):  # an earlier completion failed: this PATCH completes it
+                if declared is None and body.read(1):
+                    raise tus.TooLarge("The upload has all its bytes: send this PATCH with an empty body")
+                released = True  # _complete gives the lease back, however it ends
+                return Finished(upload, self._complete(upload, holder))
             finished = self._append_locked(upload, body, limit, length, checksum, holder)
-            released = True  # with the new offset, in the same transaction
+            released = True  # with the new offset, in the same transaction (or by _complete)
             return finished
         finally:
             if not released:
@@ -283,27 +305,26 @@ class Resumable:
             raise
         finally:
             state = None if hasher is None else hasher.finish()  # also ends its thread on errors
-        expires = self.clock() + timedelta(seconds=self.settings.tus_expire_after)
+        now = self.clock()
+        expires = now + timedelta(seconds=self.settings.tus_expire_after)
+        upload.offset, upload.length, upload.content_type, upload.expires = new_offset, length, content_type, expires
+        last = _awaits_completion(upload)
+        # The lease ends with the chunk (one transaction, not two), unless this
+        # was the last one: then it covers the completion too (module docstring).
+        lease = {"locked_until": now + LEASE} if last else {"locked_by": None, "locked_until": None}
         with self.session_factory() as dbsession, dbsession.begin():
             begin_write(dbsession)
             dbsession.execute(
                 update(UploadInProgress)
                 .where(UploadInProgress.id == upload.id, UploadInProgress.locked_by == holder)
-                .values(
-                    offset=new_offset,
-                    length=length,
-                    content_type=content_type,
-                    expires=expires,
-                    locked_by=None,  # the lease ends with the chunk: one transaction, not two
-                    locked_until=None,
-                )
+                .values(offset=new_offset, length=length, content_type=content_type, expires=expires, **lease)
             )
         if state is not None:
             self.hashes.put(upload.id, new_offset, state)
-        upload.offset, upload.length, upload.content_type, upload.expires = new_offset, length, content_type, expires
-        if length is None or new_offset < length or upload.partial:
+        if not last:
+            _HELD.discard(holder)
             return Finished(upload)
-        return Finished(upload, self._complete(upload))
+        return Finished(upload, self._complete(upload, holder))
 
     def _sniffed(
         self, upload: UploadInProgress, chunks: Iterator[bytes], length: int | None
@@ -349,44 +370,97 @@ class Resumable:
 
     # -- completion -------------------------------------------------------
 
-    def _complete(self, upload: UploadInProgress) -> StoredFile:
+    def inspect(self, upload_id: str, owner: str | None) -> UploadInProgress | StoredFile:
+        """``HEAD``: as :meth:`get`, but an upload awaiting completion is completed now.
+
+        A tus client resumes with a ``HEAD``; when it reads offset = length
+        it takes the upload as done (tus-js-client sends no more ``PATCH``),
+        so the ``HEAD`` is where a completion that failed is tried again.
+        423 while another request completes the upload, and when completing
+        fails again (the store or the database still down): both clients
+        retry a 423 after a delay, where on a 5xx tus-js-client would start
+        the upload again from zero.
+        """
+        found = self.get(upload_id, owner)
+        if isinstance(found, StoredFile) or not _awaits_completion(found):
+            return found
+        try:
+            holder = self._acquire(upload_id)
+        except tus.UploadNotFound:  # completed (or terminated) by another request meanwhile
+            return self.get(upload_id, owner)
+        except tus.UploadLocked:
+            raise tus.UploadLocked("This upload has all its bytes and is being stored now; ask again soon") from None
+        try:
+            return self._complete(self._locked_row(upload_id), holder)
+        except (UploadRejected, SQLAlchemyError) as error:
+            if isinstance(error, UploadRejected) and error.status_code < 500:
+                raise  # not a failure of the store or the database (423: another request took over)
+            log.warning("upload %s: completing it failed again: %s", upload_id, error)
+            raise tus.UploadLocked("This upload has all its bytes, but storing them failed; ask again later") from error
+
+    def _complete(self, upload: UploadInProgress, holder: str) -> StoredFile:
         """Turn the finished upload into a stored file: hash, commit the bytes, record, forget the upload.
 
-        Another ``PATCH`` cannot start meanwhile: the offset is the length.
+        Called with the upload's lease (``holder``), which it gives back
+        however it ends: on success with the upload's row, deleted in the
+        transaction that records the stored file. Every step may be
+        repeated after a failure (module docstring). Errors: those of the
+        backend (503 :class:`StoreUnavailable`, 500 :class:`StorageFailed`)
+        and of the database; the upload then awaits completion.
         """
         started = time.perf_counter()
-        # Completed first: a backend may read its bytes back only then (S3 cannot
-        # read the parts of an unfinished multipart upload).
-        staged = self.storage.complete_resumable(upload.storage_key, upload.offset)
-        hasher = self.hashes.take(upload.id, upload.offset)
-        hashed_now = hasher is None
-        if hashed_now:  # a chunk went elsewhere, or we restarted: hash once now
-            hasher = hashlib.sha256()
-            for chunk in self.storage.read_resumable(upload.storage_key, upload.offset):
-                hasher.update(chunk)
-        self.hashes.forget(upload.id)
-        content_type = upload.content_type or sniff_type(b"")
-        record = new_record(
-            upload.id,
-            upload.filename,
-            upload.original_filename,
-            upload.offset,
-            hasher.hexdigest(),
-            content_type,
-            owner=upload.owner,
-        )
-        self.storage.commit(staged)
+        whole = None  # the hash of every byte, once known
         try:
+            try:
+                # Completed first: a backend may read its bytes back only then (S3
+                # cannot read the parts of an unfinished multipart upload).
+                staged = self.storage.complete_resumable(upload.storage_key, upload.offset)
+            except NotFound:  # committed by an earlier attempt, whose record failed
+                staged = None
+            hasher = self.hashes.take(upload.id, upload.offset) if staged is not None else None
+            hashed_now = hasher is None
+            if hashed_now:  # a chunk went elsewhere, we restarted, or an earlier attempt failed: hash now
+                hasher = hashlib.sha256()
+                size = 0
+                for chunk in self._finished_bytes(upload, committed=staged is None):
+                    hasher.update(chunk)
+                    size += len(chunk)
+                if size != upload.offset:
+                    raise StorageFailed(f"The store holds {size} bytes of this upload of {upload.offset}")
+            whole = hasher
+            content_type = upload.content_type or sniff_type(b"")
+            record = new_record(
+                upload.id,
+                upload.filename,
+                upload.original_filename,
+                upload.offset,
+                whole.hexdigest(),
+                content_type,
+                owner=upload.owner,
+            )
+            if staged is not None:
+                self.storage.commit(staged)
+            # From here on the bytes are under their key: a failure keeps them
+            # for the next attempt (cleaning leaves keys an upload names).
             with self.session_factory() as dbsession, dbsession.begin():
                 begin_write(dbsession)
+                mine = dbsession.execute(
+                    delete(UploadInProgress).where(
+                        UploadInProgress.id == upload.id, UploadInProgress.locked_by == holder
+                    )
+                ).rowcount
+                if not mine:  # our lease ran out and another request took the completion over
+                    raise tus.UploadLocked("Another request is storing this upload now; ask again soon")
                 dbsession.add(record)
                 dbsession.flush()
                 catalogue.count(dbsession, 1, record.size)  # the page's "N files, S in all"
-                dbsession.execute(delete(UploadInProgress).where(UploadInProgress.id == upload.id))
         except BaseException:
-            with contextlib.suppress(NotFound):
-                self.storage.delete(record.storage_key)
+            if whole is not None:  # for the next attempt, if it comes to this process
+                self.hashes.put(upload.id, upload.offset, whole)
+            self._release(upload.id, holder)
             raise
+        _HELD.discard(holder)
+        self.hashes.forget(upload.id)
         log.info(
             "upload %s complete: %d bytes%s, stored in %.2f s",
             upload.id,
@@ -395,6 +469,19 @@ class Resumable:
             time.perf_counter() - started,
         )
         return record
+
+    def _finished_bytes(self, upload: UploadInProgress, *, committed: bool) -> Iterator[bytes]:
+        """The bytes of a finished upload: completed and not yet committed, or committed (a retry)."""
+        if not committed:
+            yield from self.storage.read_resumable(upload.storage_key, upload.offset)
+            return
+        try:
+            file = self.storage.open(upload.storage_key)
+        except NotFound:
+            raise StorageFailed("The bytes of this upload are missing from the store") from None
+        with contextlib.closing(file):
+            while chunk := file.read(READ_BYTES):
+                yield chunk
 
     def concatenate(
         self, parts: Iterable[str], *, metadata_header: str, metadata: dict[str, str], owner: str | None
@@ -453,14 +540,21 @@ class Resumable:
         upload = self.get(upload_id, owner)
         if isinstance(upload, StoredFile):
             raise tus.UploadGone("This upload is finished: delete the stored file instead")
-        holder = lease_held or self._acquire(upload_id)
-        with self.session_factory() as dbsession, dbsession.begin():
-            begin_write(dbsession)
-            dbsession.execute(
-                delete(UploadInProgress).where(UploadInProgress.id == upload_id, UploadInProgress.locked_by == holder)
-            )
+        holder = lease_held or self._acquire(upload_id)  # 423 while a PATCH appends or completes
+        try:
+            with self.session_factory() as dbsession, dbsession.begin():
+                begin_write(dbsession)
+                dbsession.execute(
+                    delete(UploadInProgress).where(
+                        UploadInProgress.id == upload_id, UploadInProgress.locked_by == holder
+                    )
+                )
+        except BaseException:
+            self._release(upload_id, holder)
+            raise
+        _HELD.discard(holder)
         self.hashes.forget(upload_id)
-        self.storage.abort_resumable(upload.storage_key)
+        self._remove_bytes(upload.storage_key, finished=_awaits_completion(upload))
 
     def expire(self) -> list[str]:
         """Remove every upload whose expiry has passed, with its bytes; their ids."""
@@ -473,12 +567,25 @@ class Resumable:
                     UploadInProgress.expires <= now,
                     or_(UploadInProgress.locked_until.is_(None), UploadInProgress.locked_until < now),
                 )
-                .returning(UploadInProgress.id, UploadInProgress.storage_key)
+                .returning(
+                    UploadInProgress.id,
+                    UploadInProgress.storage_key,
+                    UploadInProgress.offset,
+                    UploadInProgress.length,
+                    UploadInProgress.partial,
+                )
             ).all()
-        for upload_id, key in expired:
+        for upload_id, key, offset, length, partial in expired:
             self.hashes.forget(upload_id)
-            self.storage.abort_resumable(key)
-        return [upload_id for upload_id, _ in expired]
+            self._remove_bytes(key, finished=offset == length and not partial)
+        return [upload_id for upload_id, *_ in expired]
+
+    def _remove_bytes(self, key: str, *, finished: bool) -> None:
+        """The bytes of an upload whose row is gone; a finished one's may be committed already (a failed completion)."""
+        self.storage.abort_resumable(key)
+        if finished:
+            with contextlib.suppress(NotFound):
+                self.storage.delete(key)
 
     def orphans(self, older_than: float) -> list[str]:
         """Remove resumable bytes no upload record names (a crash at creation), older than ``older_than`` s."""
@@ -515,17 +622,20 @@ class Resumable:
                 .values(locked_by=holder, locked_until=now + LEASE)
             ).rowcount
             if taken:
+                _HELD.add(holder)
                 return holder
             current = dbsession.scalar(select(UploadInProgress.locked_by).where(UploadInProgress.id == upload_id))
             if current is None:
                 raise tus.UploadNotFound("No upload has this id")
-            # A holder that was SIGKILLed on this host gives its leases back at once.
-            if _holder_dead(current.rpartition(":")[0]):
+            # A holder that was SIGKILLed on this host gives its leases back at once,
+            # and so does a request of ours that could not give its lease back.
+            if _holder_dead(current.rpartition(":")[0]) or _abandoned(current):
                 dbsession.execute(
                     update(UploadInProgress)
                     .where(UploadInProgress.id == upload_id, UploadInProgress.locked_by == current)
                     .values(locked_by=holder, locked_until=now + LEASE)
                 )
+                _HELD.add(holder)
                 return holder
         raise tus.UploadLocked("Another request is writing this upload now; try again when it is done")
 
@@ -537,13 +647,18 @@ class Resumable:
         return upload
 
     def _release(self, upload_id: str, holder: str) -> None:
-        with self.session_factory() as dbsession, dbsession.begin():
-            begin_write(dbsession)
-            dbsession.execute(
-                update(UploadInProgress)
-                .where(UploadInProgress.id == upload_id, UploadInProgress.locked_by == holder)
-                .values(locked_by=None, locked_until=None)
-            )
+        """Give the lease back; if the database is down, it is taken over by the next request (``_abandoned``)."""
+        _HELD.discard(holder)
+        try:
+            with self.session_factory() as dbsession, dbsession.begin():
+                begin_write(dbsession)
+                dbsession.execute(
+                    update(UploadInProgress)
+                    .where(UploadInProgress.id == upload_id, UploadInProgress.locked_by == holder)
+                    .values(locked_by=None, locked_until=None)
+                )
+        except SQLAlchemyError as error:  # not raised: the request's own error is the one to answer
+            log.warning("upload %s: could not give its lease back: %s", upload_id, error)
 
     def _check_extension(self, filename: str) -> None:
         allowed = self.settings.allowed_extensions
@@ -551,6 +666,16 @@ class Resumable:
         if allowed and extension not in allowed:
             shown = f"Files of type .{extension}" if extension else "Files without an extension"
             raise UnsupportedType(f"{shown} are not accepted ({filename}); allowed: {', '.join(sorted(allowed))}")
+
+
+def _awaits_completion(upload: UploadInProgress) -> bool:
+    """Whether every byte arrived and the upload is not a stored file yet (being completed, or failed to)."""
+    return upload.length is not None and upload.offset == upload.length and not upload.partial
+
+
+def _abandoned(holder: str) -> bool:
+    """Whether ``holder`` names a request of this process that ended without giving its lease back."""
+    return holder.rpartition(":")[0] == holder_name() and holder not in _HELD
 
 
 def _check_owner(recorded: str | None, requester: str | None) -> None:

@@ -35,9 +35,13 @@ class UploadInProgress(Base):
     ``locked_by`` and ``locked_until`` are a lease: a ``PATCH`` takes it by
     a compare-and-set ``UPDATE`` (``resumable.acquire``) so that two
     ``PATCH`` requests never write one upload at once, whichever instances
-    they reach. ``locked_by`` is ``host:pid`` of the holder, so that a
-    process restarted after a crash can take back the leases of the dead
-    one at once instead of waiting for ``locked_until``.
+    they reach; the last ``PATCH`` keeps it until the upload is a stored
+    file. ``offset`` = ``length`` (not partial) means every byte arrived:
+    the upload is being stored, or storing it failed and the next ``HEAD``
+    or ``PATCH`` tries again. ``locked_by`` is ``host:pid`` of the holder
+    (and a token per request), so that a process restarted after a crash
+    can take back the leases of the dead one at once instead of waiting for
+    ``locked_until``.
     """
 
     __tablename__ = "upload_in_progress"

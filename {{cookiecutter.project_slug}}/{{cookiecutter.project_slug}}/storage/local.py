@@ -247,7 +247,10 @@ class LocalStorage:
                 yield chunk
 
     def complete_resumable(self, key: str, size: int) -> LocalStaged:
+        """:class:`NotFound` once committed: the bytes are under their key in ``storage_path`` then."""
         path = self._resumable_path(key)
+        if not path.exists():
+            raise NotFound(key)
         with _disk_errors():
             os.truncate(path, size)
         return LocalStaged(key, path)

@@ -183,7 +183,8 @@ def _create(request: Request) -> Response:
 
 
 def _head(request: Request) -> Response:
-    found = request.resumable.get(request.matchdict["upload_id"], _owner(request))
+    # An upload with every byte whose completion failed is completed here (resumable.inspect).
+    found = request.resumable.inspect(request.matchdict["upload_id"], _owner(request))
     response = Response(status=200)
     response.cache_control = "no-store"
     if isinstance(found, StoredFile):
