@@ -12,11 +12,13 @@ import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 
 from .bodies import body, content_type, everything_under, file_part, raw_request
 from .helpers import LiveServer
+from .tus_helpers import create, patch, tus_session
 from .wire import head, served
 
 pytestmark = pytest.mark.server
@@ -123,3 +125,26 @@ def test_server_stores_uploads_again_once_a_full_spool_is_refused(server: LiveSe
     assert used(small_disk) < MIB  # the spool was given back before the answer
     stored = session.post(server.url + "/files", data=body(file_part(b"k" * MIB)), headers=headers, timeout=60)
     assert stored.status_code == 201
+
+
+def test_a_finished_resumable_upload_that_finds_the_disk_full_is_kept_and_stored_once_there_is_space(
+    app_settings: dict[str, str], small_disk: Path
+) -> None:
+    """Here ``storage_path`` is on the small disk (``temp_path`` is not): storing the finished
+    upload runs out of space, its bytes stay staged, and the client's next HEAD stores them."""
+    filler = small_disk / "filler"
+    with served(app_settings, max_size=LIMIT, storage_path=str(small_disk / "files")) as server:
+        filler.write_bytes(b"f" * (3 * MIB))
+        session = tus_session(server)
+        data = os.urandom(2 * MIB)
+        url = create(session, server.url, len(data))
+        refused = patch(session, url, 0, data, Accept="application/json")
+        assert refused.status_code == 507
+        assert "no space" in refused.json()["error"]
+        assert list((small_disk / "files").iterdir()) == []
+        filler.unlink()
+        done = session.head(url, timeout=30)
+        assert done.status_code == 200
+        assert done.headers["Upload-Offset"] == str(len(data))
+        stored = session.get(urljoin(server.url, done.headers["Upload-File-Location"]), timeout=30)
+        assert stored.content == data

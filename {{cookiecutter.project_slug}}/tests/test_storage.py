@@ -177,7 +177,10 @@ def test_cross_device_link_falls_back_to_copy_and_link(store: LocalStorage, monk
     assert entries(store.temp_path) == []
 
 
-def test_failed_cross_device_copy_leaves_nothing_behind(store: LocalStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_cross_device_copy_leaves_nothing_under_the_key_and_the_staged_bytes_for_the_caller(
+    store: LocalStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller discards them (a form upload) or commits them again (a finished resumable upload)."""
     real_link = os.link
 
     def link(source: os.PathLike, destination: os.PathLike) -> None:
@@ -188,9 +191,12 @@ def test_failed_cross_device_copy_leaves_nothing_behind(store: LocalStorage, mon
         real_link(source, destination)
 
     monkeypatch.setattr(os, "link", link)
+    staged = store.stage(KEY, [b"doomed"])
     with pytest.raises(StorageFailed):
-        put(store, b"doomed")
+        store.commit(staged)
     assert entries(store.storage_path) == []
+    assert staged.temp_path.read_bytes() == b"doomed"
+    store.discard(staged)
     assert entries(store.temp_path) == []
 
 

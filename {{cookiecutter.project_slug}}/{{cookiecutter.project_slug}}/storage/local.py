@@ -138,9 +138,13 @@ class LocalStorage:
                 if self.fsync:
                     _fsync_directory(self.storage_path)
             except BaseException:
-                # The client will hear that storing failed: no trace may stay.
+                # The client will hear that storing failed: no trace may stay
+                # under the key. The staged bytes stay, for the caller to
+                # discard (a form upload) or to commit again (a finished
+                # resumable upload, whose client may retry).
                 destination.unlink(missing_ok=True)
                 raise
+        staged.temp_path.unlink(missing_ok=True)
 
     def discard(self, staged: LocalStaged) -> None:
         staged.temp_path.unlink(missing_ok=True)
@@ -278,21 +282,25 @@ class LocalStorage:
         return self.storage_path / key
 
     def _install(self, source: Path, destination: Path) -> None:
-        """Move ``source`` to ``destination`` atomically, never replacing a file.
+        """Give ``source``'s bytes the name ``destination`` atomically, never replacing a file.
 
         ``os.link`` fails if ``destination`` exists (``os.rename`` would
         silently replace it). Across filesystems no link or rename is
         possible, so the bytes are first copied to a hidden file beside the
         destination, and that one is linked: the last step stays atomic.
+        ``source`` stays; :meth:`commit` removes it once the new name is durable.
         """
         try:
             os.link(source, destination)
+        except FileExistsError:
+            # An earlier commit of these same bytes linked them and stopped
+            # (a crash) before removing ``source``: the work is done.
+            if not os.path.samefile(source, destination):
+                raise
         except OSError as error:
             if error.errno != errno.EXDEV:
                 raise
             self._link_copy(source, destination)
-        finally:
-            source.unlink(missing_ok=True)
 
     def _link_copy(self, source: Path, destination: Path) -> None:
         fd, name = tempfile.mkstemp(dir=self.storage_path, prefix=INCOMING_PREFIX)
