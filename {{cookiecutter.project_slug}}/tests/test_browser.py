@@ -631,6 +631,17 @@ def test_copy_link_puts_the_files_absolute_url_on_the_clipboard(open_page, live_
     assert page.evaluate("navigator.clipboard.readText()") == stored["url"]
 
 
+@pytest.mark.pages  # the server's rows, in each page language
+def test_the_actions_of_a_listed_row_and_of_a_just_uploaded_row_line_up(page, live_server):
+    store(live_server, "listed.txt", b"listed")
+    page.goto(live_server.url)
+    choose_generated_file(page, "uploaded.txt", 8)
+    expect(file_row(page, "uploaded.txt")).to_have_count(1)
+    listed = file_row(page, "listed.txt").locator(".delete summary").bounding_box()
+    uploaded = file_row(page, "uploaded.txt").locator(".delete summary").bounding_box()
+    assert listed["x"] == uploaded["x"]  # "Delete" comes last: any extra space between the actions moves it
+
+
 def test_selected_files_are_deleted_together_after_confirmation(page, live_server):
     for name in ("a.txt", "b.txt", "c.txt"):
         store(live_server, name, name.encode())

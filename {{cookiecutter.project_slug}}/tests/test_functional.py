@@ -525,6 +525,13 @@ def test_delete_form_with_the_csrf_field_redirects_home_and_removes_the_file(
     assert stored_files(storage_path) == []
 
 
+def test_delete_form_without_script_says_the_file_was_deleted(
+    testapp: webtest.TestApp, csrf_token: str, stored: dict
+) -> None:
+    page = testapp.post(f"/files/{stored['id']}/delete", {"csrf_token": csrf_token}, headers=HTML, status=303).follow()
+    assert parse_html(page.text).find("p", class_="notice notice-ok").all_text() == "Deleted 1 file."
+
+
 def test_delete_form_from_the_page_works(testapp: webtest.TestApp, stored: dict, storage_path: Path) -> None:
     page = testapp.get("/")
     form = next(form for form in page.forms.values() if form.action == f"/files/{stored['id']}/delete")

@@ -55,3 +55,12 @@ def test_the_page_searches_and_shows_what_was_searched(live_server):
     assert "findme.txt" in page
     assert "hidden.txt" not in page
     assert 'value="findme"' in page
+
+
+@pytest.mark.pages  # the empty-list sentence, in each page language
+def test_a_search_that_finds_nothing_says_so_rather_than_no_files_yet(live_server):
+    session = live_server.client()
+    upload(live_server, session, ("kept.txt", b"a"))
+    page = requests.get(live_server.url + "/", params={"q": "absent"}, timeout=10).text
+    assert "No file name contains this search." in page
+    assert "No files yet." not in page

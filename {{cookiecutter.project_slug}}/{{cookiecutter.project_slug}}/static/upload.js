@@ -677,6 +677,13 @@
     });
     row.querySelector('.download').after(copy);
     addKeepButton(row.querySelector('details.delete'));
+    // The server's rows have spaces between the actions, the rows script
+    // builds none: drop them, so that the buttons are spaced by the style
+    // sheet's margins alone and alike in every row.
+    const actions = row.querySelector('.file-actions');
+    for (const node of [...actions.childNodes]) {
+      if (node.nodeType === Node.TEXT_NODE && !node.textContent.trim()) node.remove();
+    }
   }
 
   // A share link (accounts): made by the server, copied to the clipboard;

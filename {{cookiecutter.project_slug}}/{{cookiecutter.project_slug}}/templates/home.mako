@@ -31,7 +31,7 @@
     <button type="submit">Search</button>
   </form>
   <p id="file-totals" class="totals" data-count="${file_count}" data-size="${total_size}">${file_totals}</p>
-  <p id="no-files" class="empty"${" hidden" if files else ""}>No files yet.</p>
+  <p id="no-files" class="empty"${" hidden" if files else ""}>${"No file name contains this search." if q else "No files yet."}</p>
   <form id="bulk-form" class="bulk" method="post" action="${bulk_delete_url}"${"" if files else " hidden"}>
     <input type="hidden" name="csrf_token" value="${csrf_token}">
     <details class="delete bulk-delete">

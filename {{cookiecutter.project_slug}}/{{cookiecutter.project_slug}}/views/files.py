@@ -105,7 +105,8 @@ def delete_form(request: Request) -> Response:
     _delete(request)
     if wants_json(request):
         return HTTPNoContent()
-    return HTTPSeeOther(request.route_path("home"))
+    # "Deleted 1 file." on the page, as "Delete selected" says for several.
+    return HTTPSeeOther(request.route_path("home", _query={"deleted": 1}))
 
 
 @view_config(route_name="files_delete", request_method="POST"{{ PERM("delete") }})

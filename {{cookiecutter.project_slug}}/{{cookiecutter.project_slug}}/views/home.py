@@ -189,7 +189,7 @@ def _file_row(request: Request, info: StoredFile) -> dict[str, object]:
 
 
 def _deleted_message(request: Request) -> str | None:
-    """``?deleted=N``, where "Delete selected" sends the page without script."""
+    """``?deleted=N``, where a Delete button or "Delete selected" sends the page without script."""
     value = request.GET.get("deleted", "")
     count = int(value) if value.isascii() and value.isdigit() and len(value) < 6 else 0
     if not 0 < count <= catalogue.MAX_LIMIT:  # no more can be deleted at once
