@@ -11,19 +11,21 @@
 </head>
 <body>
   <main>
-    <header><h1><a href="${request.route_path('home')}">${project_name}</a></h1></header>
-    ${self.body()}
+    <header class="top">
+      <h1><a href="${request.route_path('home')}">${project_name}</a></h1>
 {%- if cookiecutter.access == "accounts" %}
       % if signed_in:
-      <footer class="account-bar" aria-label="Account">
+      <nav class="account-bar" aria-label="Account">
         Signed in as <strong>${signed_in}</strong> · <a href="${request.route_path('account')}">Account and API tokens</a>
         <form class="signout-form" method="post" action="${request.route_path('signout')}">
           <input type="hidden" name="csrf_token" value="${signout_csrf_token}">
           <button type="submit">Sign out</button>
         </form>
-      </footer>
+      </nav>
       % endif
 {%- endif %}
+    </header>
+    ${self.body()}
   </main>
 </body>
 </html>
