@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
+from .bodies import everything_under
 from .helpers import PROJECT, LiveServer, stored_files
 from .wire import served
 
@@ -365,7 +366,7 @@ def test_without_javascript_a_body_refused_by_the_server_from_its_length_shows_t
         expect(page.get_by_role("alert")).to_have_text(
             "The upload is larger than the limit of 1 MiB (uploads.max_size)."
         )
-        expect(page.locator("header a")).to_have_attribute("href", "/")  # the way back
+        expect(page.locator("header h1 a")).to_have_attribute("href", "/")  # the way back
         assert data_files(server) == []
 
 
@@ -440,7 +441,7 @@ def test_uploaded_files_join_the_top_of_the_table_with_player_and_thumbnail(page
 def test_the_keyboard_reaches_and_operates_the_file_chooser(page, tmp_path):
     # Listen first: Playwright starts catching file choosers only once asked to.
     with page.expect_file_chooser() as chooser:
-        for _ in range(3):  # the title link, then the chooser
+        for _ in range(5):  # the title link, the account's link and Sign out (under accounts), then the chooser
             page.keyboard.press("Tab")
             if page.evaluate("document.activeElement.id") == "file-input":
                 break
@@ -504,11 +505,8 @@ def test_an_upload_goes_through_tus_in_chunks_under_the_servers_limit(open_page,
     assert stored_bytes(server) == [data]
 
 
-def test_an_interrupted_upload_resumes_after_a_reload_from_where_it_stopped(open_page, make_live_server, tmp_path):
-    server = make_live_server(**SMALL_CHUNKS)
-    page = open_page(server)
-    data = os.urandom(8 * CHUNK)
-    [path] = write_files(tmp_path, {"resumed.bin": data})
+def leave_unfinished(page: Page, path: Path) -> None:
+    """Start uploading ``path``, lose the network after two chunks, reload the page."""
     patches = 0
 
     def cut_after_two(route):  # the network goes away after two chunks
@@ -525,6 +523,14 @@ def test_an_interrupted_upload_resumes_after_a_reload_from_where_it_stopped(open
     page.reload()  # with the route still cutting: a retry of the old page never gets through
     page.unroute("**/uploads/*")
 
+
+def test_an_interrupted_upload_resumes_after_a_reload_from_where_it_stopped(open_page, make_live_server, tmp_path):
+    server = make_live_server(**SMALL_CHUNKS)
+    page = open_page(server)
+    data = os.urandom(8 * CHUNK)
+    [path] = write_files(tmp_path, {"resumed.bin": data})
+    leave_unfinished(page, path)
+
     offsets = record_patches(page)
     creations = record_posts(page)
     page.locator("#file-input").set_input_files(path)  # the same file, chosen again
@@ -532,6 +538,36 @@ def test_an_interrupted_upload_resumes_after_a_reload_from_where_it_stopped(open
     assert offsets[0] == 3 * CHUNK  # not from zero: the POST carried the first chunk, two PATCHes went through
     assert creations == []  # the upload the first page made, not a new one
     assert stored_bytes(server) == [data]
+
+
+def test_after_a_reload_the_page_names_the_unfinished_upload_until_it_is_chosen_again(
+    open_page, make_live_server, tmp_path
+):
+    server = make_live_server(**SMALL_CHUNKS)
+    page = open_page(server)
+    [path] = write_files(tmp_path, {"half-sent.bin": os.urandom(8 * CHUNK)})
+    leave_unfinished(page, path)
+
+    expect(page.locator("#interrupted")).to_be_visible()
+    expect(page.locator("#interrupted")).to_contain_text("half-sent.bin (2 MiB)")
+    page.locator("#file-input").set_input_files(path)
+    expect(upload_row(page, "half-sent.bin")).to_have_attribute("data-state", "done")
+    expect(page.locator("#interrupted")).to_be_hidden()
+
+
+def test_giving_up_an_unfinished_upload_ends_it_on_the_server(open_page, make_live_server, tmp_path):
+    server = make_live_server(**SMALL_CHUNKS)
+    page = open_page(server)
+    [path] = write_files(tmp_path, {"abandoned.bin": os.urandom(8 * CHUNK)})
+    leave_unfinished(page, path)
+
+    with page.expect_response(lambda response: response.request.method == "DELETE") as ended:
+        page.get_by_role("button", name="Give it up").click()
+    assert ended.value.status == 204
+    expect(page.locator("#interrupted")).to_be_hidden()
+    assert everything_under(server.temp_path) == []
+    page.reload()
+    expect(page.locator("#interrupted")).to_be_hidden()  # forgotten by the browser too
 
 
 def test_a_paused_upload_resumes_where_it_was(open_page, make_live_server, tmp_path):

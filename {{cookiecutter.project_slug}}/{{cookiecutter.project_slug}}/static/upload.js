@@ -313,6 +313,7 @@
           upload.message.textContent = 'Resuming where it stopped…';
         }
         upload.tus.start();
+        showInterrupted(); // this one is no longer waiting to be chosen again
       })
       .catch((error) => tusFailed(upload, error));
   }
@@ -321,6 +322,7 @@
   async function tusStored(upload) {
     sending -= 1;
     startWaiting();
+    showInterrupted(); // the client forgot the finished upload's URL
     const response = await fetch(upload.tus.url, { headers: { Accept: 'application/json' } }).catch(() => null);
     const answer = response && response.ok ? parseJson(await response.text()) : null;
     if (!answer || !answer.file) {
@@ -979,8 +981,54 @@
     input.after(folderLabel, folderInput);
   }
 
+  // -------------------------------------------------- interrupted uploads
+
+  // tus-js-client keeps the URL of each unfinished upload in localStorage
+  // (storeFingerprintForResuming above). A page cannot reopen a file by
+  // itself, so after a reload it says which files can go on, and offers to
+  // give them up: the server then drops what it holds (tus termination).
+  const interrupted = el('div', { id: 'interrupted', className: 'notice notice-info', hidden: true });
+  interrupted.setAttribute('role', 'status');
+  panel.before(interrupted); // outside the panel, which is hidden while it is empty
+
+  async function showInterrupted() {
+    const storage = useTus ? window.tus.defaultOptions.urlStorage : null;
+    if (!storage) return;
+    const inPanel = new Set(uploads.map((upload) => upload.tus && upload.tus.url).filter(Boolean));
+    const entries = (await storage.findAllUploads().catch(() => [])).filter(
+      (entry) => entry.metadata && entry.metadata.filename && !inPanel.has(entry.uploadUrl),
+    );
+    interrupted.hidden = entries.length === 0;
+    if (!entries.length) return;
+    const several = entries.length > 1;
+    const names = entries
+      .map((entry) => (entry.size ? `${entry.metadata.filename} (${formatSize(entry.size)})` : entry.metadata.filename))
+      .join(', ');
+    const forget = el('button', { type: 'button', className: 'interrupted-forget' }, several ? 'Give them up' : 'Give it up');
+    forget.addEventListener('click', async () => {
+      const headers = { 'Tus-Resumable': '1.0.0', 'X-CSRF-Token': csrfToken };
+      await Promise.all(
+        entries.map(async (entry) => {
+          await fetch(entry.uploadUrl, { method: 'DELETE', headers }).catch(() => null); // gone already: fine
+          await storage.removeUpload(entry.urlStorageKey);
+        }),
+      );
+      showInterrupted();
+    });
+    interrupted.replaceChildren(
+      el(
+        'span',
+        {},
+        `Not finished when the page was left: ${names}. Choose or drop the same ${several ? 'files' : 'file'} ` +
+          `again to go on from where ${several ? 'they' : 'it'} stopped. `,
+      ),
+      forget,
+    );
+  }
+
   // Dropping needs this script, so only now does the page offer it.
   document.getElementById('drop-hint').hidden = false;
   for (const row of fileList.rows) enhanceFileRow(row);
   showListed();
+  showInterrupted();
 })();
