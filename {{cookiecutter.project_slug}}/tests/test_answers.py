@@ -42,7 +42,7 @@ def ini_settings(section: str) -> dict[str, str]:
     return dict(plaster.get_settings(str(TESTING_INI), section))
 
 
-def testing_ini_settings() -> UploadSettings:
+def ini_upload_settings() -> UploadSettings:
     """testing.ini's ``uploads.*`` settings, read as ``serve()`` reads the ini ``pserve`` runs."""
     return app_settings({"__file__": str(TESTING_INI), "here": str(PROJECT)})
 
@@ -69,7 +69,7 @@ def configured_server(configured_settings: dict[str, str]) -> Iterator[LiveServe
     """The app under waitress with testing.ini's own ``[server:main]`` options, body limits as ``serve()`` sets them."""
     ignored = {"use", "listen", "here", "__file__"}
     options = {key: value for key, value in ini_settings("server:main").items() if key not in ignored}
-    options = body_limits(testing_ini_settings(), options)
+    options = body_limits(ini_upload_settings(), options)
     with serving(configured_settings, options) as server:
         yield server
 
@@ -82,7 +82,7 @@ def test_testing_ini_carries_the_answered_limits() -> None:
     assert app["uploads.max_size"] == MAX_UPLOAD_SIZE
     assert app["uploads.chunk_size"] == CHUNK_SIZE
     assert app["uploads.allowed_extensions"] == ALLOWED_EXTENSIONS
-    assert int(body_limits(testing_ini_settings(), {})["max_request_body_size"]) == MAX_SIZE
+    assert int(body_limits(ini_upload_settings(), {})["max_request_body_size"]) == MAX_SIZE
 
 
 def test_the_answered_paths_are_resolved_against_the_ini_files_directory() -> None:
