@@ -34,7 +34,6 @@ import pytest
 import webtest
 
 from {{ cookiecutter.project_slug }} import main
-from {{ cookiecutter.project_slug }}.sizes import parse_size
 
 from .ceph import CephCluster, bucket_contents
 from .ceph import installed as ceph_installed
@@ -349,8 +348,6 @@ def pserve(
                 text = text.replace("[app:main]\n", f"[app:main]\n{line}\n", 1)
         text = re.sub(r"(?m)^listen *=.*$", "listen = 127.0.0.1:0", text)
         text = re.sub(r"(?m)^sqlalchemy\.url *=.*$", lambda _: f"sqlalchemy.url = {database_url}", text)
-        body_limit = parse_size(settings["max_size"])
-        text = re.sub(r"(?m)^max_request_body_size *=.*$", f"max_request_body_size = {body_limit}", text)
         ini = tmp_path / f"pserve-{len(processes)}.ini"
         ini.write_text(text, encoding="utf-8")
         pserve_script = Path(sys.executable).with_name("pserve")

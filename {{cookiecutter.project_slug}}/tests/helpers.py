@@ -39,8 +39,8 @@ from {{ cookiecutter.project_slug }}.models import alembic_config
 {%- if cookiecutter.access == "accounts" %}
 from {{ cookiecutter.project_slug }}.policy import SESSION_COOKIE
 {%- endif %}
-from {{ cookiecutter.project_slug }}.server import OWN_OPTIONS, create_server
-from {{ cookiecutter.project_slug }}.sizes import parse_size
+from {{ cookiecutter.project_slug }}.server import OWN_OPTIONS, body_limits, create_server
+from {{ cookiecutter.project_slug }}.settings import load
 
 PROJECT = Path(__file__).resolve().parent.parent
 TESTING_INI = PROJECT / "testing.ini"
@@ -156,14 +156,13 @@ def bearer(token: str) -> dict[str, str]:
 def server_options() -> dict[str, str]:
     """testing.ini's ``[server:main]`` options that waitress takes as arguments.
 
-    The body limit is ``BASELINE``'s ``uploads.max_size``, as the ini files
-    keep the two equal.
+    The body limits are taken from ``BASELINE``'s settings, as ``serve()``
+    takes them from ``[app:main]``.
     """
     options = dict(plaster.get_settings(str(TESTING_INI), "server:main"))
     for key in ("use", "listen", "here", "__file__"):
         options.pop(key, None)
-    options["max_request_body_size"] = str(parse_size(BASELINE["uploads.max_size"]))
-    return options
+    return body_limits(load(BASELINE, PROJECT), options)
 
 
 def waitress_options() -> dict[str, str]:

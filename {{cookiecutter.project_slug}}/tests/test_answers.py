@@ -17,7 +17,8 @@ import requests
 import webtest
 
 from {{ cookiecutter.project_slug }} import PROJECT_NAME, rules
-from {{ cookiecutter.project_slug }}.settings import load
+from {{ cookiecutter.project_slug }}.server import app_settings, body_limits
+from {{ cookiecutter.project_slug }}.settings import UploadSettings, load
 from {{ cookiecutter.project_slug }}.sizes import format_size, parse_size
 
 from .bodies import body, content_type, everything_under, file_part, raw_request
@@ -41,6 +42,11 @@ def ini_settings(section: str) -> dict[str, str]:
     return dict(plaster.get_settings(str(TESTING_INI), section))
 
 
+def ini_upload_settings() -> UploadSettings:
+    """testing.ini's ``uploads.*`` settings, read as ``serve()`` reads the ini ``pserve`` runs."""
+    return app_settings({"__file__": str(TESTING_INI), "here": str(PROJECT)})
+
+
 @pytest.fixture
 def configured_settings(tmp_path: Path, database_url: str) -> dict[str, str]:
     """testing.ini's ``[app:main]`` as generated, with the paths moved under ``tmp_path`` and the test's catalogue."""
@@ -60,9 +66,10 @@ def configured_app(configured_settings: dict[str, str]) -> Iterator[object]:
 
 @pytest.fixture
 def configured_server(configured_settings: dict[str, str]) -> Iterator[LiveServer]:
-    """The app under waitress with testing.ini's own ``[server:main]`` options (its body limit included)."""
+    """The app under waitress with testing.ini's own ``[server:main]`` options, body limits as ``serve()`` sets them."""
     ignored = {"use", "listen", "here", "__file__"}
     options = {key: value for key, value in ini_settings("server:main").items() if key not in ignored}
+    options = body_limits(ini_upload_settings(), options)
     with serving(configured_settings, options) as server:
         yield server
 
@@ -75,7 +82,7 @@ def test_testing_ini_carries_the_answered_limits() -> None:
     assert app["uploads.max_size"] == MAX_UPLOAD_SIZE
     assert app["uploads.chunk_size"] == CHUNK_SIZE
     assert app["uploads.allowed_extensions"] == ALLOWED_EXTENSIONS
-    assert int(ini_settings("server:main")["max_request_body_size"]) == MAX_SIZE
+    assert int(body_limits(ini_upload_settings(), {})["max_request_body_size"]) == MAX_SIZE
 
 
 def test_the_answered_paths_are_resolved_against_the_ini_files_directory() -> None:

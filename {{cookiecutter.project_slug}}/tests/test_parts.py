@@ -2,8 +2,8 @@
 
 A part named ``file`` is a file whatever its parameters, at any size: with
 no ``filename`` or one that sanitizes to nothing it is stored as
-``upload``. Only ``filename=""``, a file input with no file chosen, is
-skipped. Each test's server accepts any extension, whatever the project's
+``upload``. Only an empty part with ``filename=""``, a file input with no
+file chosen, is skipped. Each test's server accepts any extension, whatever the project's
 answers, since ``upload`` has none.
 """
 
@@ -67,6 +67,12 @@ def test_filename_that_sanitizes_to_nothing_is_stored_as_upload(server: LiveServ
 def test_empty_filename_is_no_file_chosen_and_skipped(server: LiveServer) -> None:
     response = post(server, file_part(b"", filename=""), file_part(b"real", filename="real.txt"))
     assert stored_as(server, response, b"real") == "real.txt"
+
+
+@pytest.mark.parametrize("data", [b"data", LARGE], ids=["small", "over-64-KiB"])
+def test_empty_filename_with_bytes_is_stored_as_upload(server: LiveServer, data: bytes) -> None:
+    response = post(server, file_part(data, filename=""))
+    assert stored_as(server, response, data) == "upload"
 
 
 def test_filename_parameter_name_in_capitals_is_still_the_filename(server: LiveServer) -> None:

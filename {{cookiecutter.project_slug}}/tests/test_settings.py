@@ -17,8 +17,8 @@ from pyramid.paster import get_app
 
 from {{ cookiecutter.project_slug }} import main
 from {{ cookiecutter.project_slug }}.models import SchemaNotReady, alembic_config
+from {{ cookiecutter.project_slug }}.server import BODY_LIMITS
 from {{ cookiecutter.project_slug }}.settings import SettingsError, load
-from {{ cookiecutter.project_slug }}.sizes import parse_size
 
 from .helpers import PROJECT, TESTING_INI
 
@@ -233,10 +233,11 @@ def test_relative_paths_in_main_are_resolved_against_here_not_the_working_direct
 
 @pytest.mark.parametrize("ini", INI_FILES)
 @pytest.mark.answers
-def test_ini_max_request_body_size_equals_uploads_max_size(ini: str) -> None:
+def test_ini_leaves_the_body_limits_to_the_app_settings(ini: str) -> None:
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(PROJECT / ini, encoding="utf-8")
-    assert parser["server:main"].getint("max_request_body_size") == parse_size(parser["app:main"]["uploads.max_size"])
+    assert set(BODY_LIMITS).isdisjoint(parser["server:main"])
+    assert {"uploads.max_size", "uploads.tus_max_chunk"} <= set(parser["app:main"])
 
 
 @pytest.mark.parametrize("ini", INI_FILES)

@@ -48,7 +48,7 @@ class Part:
     """One part of the body: a form field (no ``filename`` parameter: ``None``) or a file.
 
     ``filename`` is the parameter as sent, percent-escapes of browsers
-    decoded; ``""`` is a file input with no file chosen.
+    decoded; ``""`` with no bytes is a file input with no file chosen.
 
     ``body`` yields the part's bytes and must be consumed before the next
     part is requested; :func:`iter_parts` drains whatever was left unread.

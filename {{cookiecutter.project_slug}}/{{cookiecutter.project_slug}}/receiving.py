@@ -119,8 +119,15 @@ def _stage_parts(
         if not csrf_ok:
             # Checked before the first byte of any file is kept.
             raise BadRequest("Missing or wrong CSRF token: reload the page and try again")
-        if part.name != FILE_FIELD or part.filename == "":
-            continue  # another file input, or "no file chosen": read past it
+        if part.name != FILE_FIELD:
+            continue  # another file input: read past it
+        if part.filename == "":
+            # What a browser sends for a file input with no file chosen: an
+            # empty filename and no bytes (WHATWG HTML, "multipart/form-data
+            # encoding algorithm"). With bytes, it is a file named "upload".
+            first, part.body = peek(part.body, 1)
+            if not first:
+                continue
         # A part named ``file`` is a file whatever its parameters: without a
         # filename, or with one that sanitizes to nothing, it is "upload".
         if len(received) == upload_settings.max_files:

@@ -1,8 +1,10 @@
 """Waitress as this project runs it: stock waitress with seven wire-level rules added.
 
 The ini files' ``[server:main]`` says ``use = egg:{{ cookiecutter.project_slug }}#main``, which is
-:func:`serve` (a ``paste.server_runner``); it takes exactly waitress's
-options. Tests start the same server with :func:`create_server`. Where
+:func:`serve` (a ``paste.server_runner``); it takes waitress's options, and
+takes its two body limits from the application's own settings (see
+:func:`body_limits`), so that each limit is written once, in ``[app:main]``.
+Tests start the same server with :func:`create_server`. Where
 stock waitress 3 differs from what an upload service needs, these classes
 step in, each at the point where waitress has the information:
 
@@ -74,13 +76,18 @@ import errno
 import html
 import json
 import logging
+import os
 import re
 import shutil
 import socket
+import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from io import BytesIO
+from pathlib import Path
 
+from pyramid.paster import get_appsettings
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser, ParsingError, TransferEncodingNotImplemented
 from waitress.server import BaseWSGIServer
@@ -98,10 +105,13 @@ from waitress.utilities import (
 from .errors import BadRequest, OutOfSpace, TooLarge, UploadRejected
 from .negotiation import prefers_json
 from .refusals import INVALID_HOST, REFUSAL_KEY, valid_host
+from .settings import SettingsError, UploadSettings, load
 from .sizes import format_size
 
 # Options of ours that create_server() takes beside waitress's own.
 OWN_OPTIONS = ("max_patch_body_size",)
+# The body limits of [server:main] (in bytes) and the uploads.* setting each one is.
+BODY_LIMITS = {"max_request_body_size": "max_size", "max_patch_body_size": "tus_max_chunk"}
 # How long a refused connection keeps reading (and discarding) what the
 # client still sends before it closes (nginx's ``lingering_time``).
 LINGER_SECONDS = 30
@@ -368,9 +378,61 @@ def create_server(application: object, **options: object) -> BaseWSGIServer:
     return server
 
 
+def body_limits(settings: UploadSettings, options: Mapping[str, str]) -> dict[str, str]:
+    """``options`` (``[server:main]``'s) with its body limits taken from ``settings``.
+
+    ``max_request_body_size`` is ``uploads.max_size`` and ``max_patch_body_size``
+    is ``uploads.tus_max_chunk``, in bytes. An ini file need not give them;
+    one it gives must be that number. Raises :class:`~{{ cookiecutter.project_slug }}.settings.SettingsError`
+    naming both, with their values, when it is not.
+    """
+    limited = dict(options)
+    for option, name in BODY_LIMITS.items():
+        limit = getattr(settings, name)
+        given = str(limited.setdefault(option, str(limit))).strip()
+        if given != str(limit):
+            raise SettingsError(
+                f"[server:main] {option} = {given} disagrees with [app:main] uploads.{name}"
+                f" = {format_size(limit)} ({limit} bytes): remove {option}, it is taken from uploads.{name}"
+            )
+    return limited
+
+
+def app_settings(global_conf: Mapping[str, str], name: str = "main") -> UploadSettings | None:
+    """The ``uploads.*`` settings of the ini file ``pserve`` is running (``global_conf["__file__"]``).
+
+    ``None`` when ``global_conf`` names no file (:func:`serve` called from
+    Python). ``[app:main]`` may be a pipeline (development.ini's request
+    log): ``get_appsettings`` finds the application's section through it.
+    """
+    path = global_conf.get("__file__")
+    if not path:
+        return None
+    # pserve's command-line variables (http_port=...) are in global_conf too.
+    variables = {key: value for key, value in global_conf.items() if key not in ("__file__", "here")}
+    settings = get_appsettings(path, name=name, options=variables)
+    return load(settings, Path(global_conf.get("here", Path(path).parent)))
+
+
 def serve(app: object, global_conf: dict[str, str], **options: str) -> int:
-    """Run ``app`` until interrupted: the ``paste.server_runner`` that ``pserve`` calls."""
+    """Run ``app`` until interrupted: the ``paste.server_runner`` that ``pserve`` calls.
+
+    Exits with status 1 and one line on standard error naming the settings when ``[server:main]``
+    gives a body limit that disagrees with ``[app:main]`` (:func:`body_limits`).
+    """
     logging.basicConfig()  # as waitress does; a no-op once the ini's logging is set up
+    settings = app_settings(global_conf)
+    if settings is not None:
+        try:
+            options = body_limits(settings, options)
+        except SettingsError as error:
+            # pserve turns a SystemExit raised here into "Exiting ..." and a
+            # status of 0 (pyramid/scripts/pserve.py), so the runner exits
+            # itself, with one line and a status that says it failed.
+            print(f"{global_conf['__file__']}: {error}", file=sys.stderr, flush=True)
+            sys.stdout.flush()
+            logging.shutdown()
+            os._exit(1)
     server = create_server(app, **options)
     server.print_listen("Serving on http://{}:{}")
     server.run()
